@@ -1,0 +1,139 @@
+/*
+ * nodus.h: the public API of libnodus, the client library of the nodus node scheduler.
+ *
+ * An application opens a session with the node's daemon (nodusd), submits tasks in program
+ * order, each with the byte ranges it reads and writes, and waits for them. The daemon tracks
+ * dependencies for every process on the node and grants cores; task bodies run in this process,
+ * on libnodus worker threads pinned to the granted core. See docs/ and apps/examples/.
+ *
+ * Thread safety: every function may be called from any application thread, and from task
+ * bodies, unless its comment says otherwise. No function aborts or exits the host program;
+ * failures are negative NODUS_E* codes (nodus_strerror() describes them).
+ */
+#ifndef NODUS_H
+#define NODUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nodus/errors.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(NODUS_BUILDING_LIB)
+#define NODUS_EXPORT __attribute__((visibility("default")))
+#else
+#define NODUS_EXPORT
+#endif
+
+#define NODUS_VERSION_MAJOR 0
+#define NODUS_VERSION_MINOR 1
+#define NODUS_VERSION_PATCH 0
+
+/* Error codes (0 or negative); generated from NODUS_ERROR_LIST in nodus/errors.h. */
+typedef enum {
+#define NODUS_X_ENUM(name, value, msg) NODUS_##name = (value),
+    NODUS_ERROR_LIST(NODUS_X_ENUM)
+#undef NODUS_X_ENUM
+} nodus_error_t;
+
+/* A static, never-NULL description of an error code (unknown codes included). */
+NODUS_EXPORT const char *nodus_strerror(int code);
+
+/* Library version string, e.g. "0.1.0". */
+NODUS_EXPORT const char *nodus_version(void);
+
+/* A session with nodusd (opaque). */
+typedef struct nodus nodus_t;
+
+/* How a task uses a byte range. */
+typedef enum {
+    NODUS_IN = 1,    /* read: waits for earlier writers */
+    NODUS_OUT = 2,   /* write: waits for earlier readers and writers */
+    NODUS_INOUT = 3, /* read and write */
+} nodus_mode_t;
+
+/* One declared access: `len` bytes at `addr` (addresses are only keys; never dereferenced). */
+typedef struct {
+    const void *addr;
+    size_t len;
+    nodus_mode_t mode;
+} nodus_access_t;
+
+/* A task body. Runs once, on a worker thread pinned to a core the daemon granted. */
+typedef void (*nodus_task_fn)(void *arg);
+
+/*
+ * Opens a session. `job` names the fair-share account (NULL: the program name); `socket_path`
+ * NULL means discovery: $NODUS_SOCKET, then the system socket /run/nodus/nodusd.sock, then the
+ * per-user daemon, started on demand unless $NODUS_NO_AUTOSTART is set. $NODUS_WEIGHT sets the
+ * initial job weight. On success *out is a session the caller closes with nodus_close().
+ */
+NODUS_EXPORT int nodus_open(nodus_t **out, const char *job, const char *socket_path);
+
+/*
+ * Waits for every submitted task, ends the session and frees it. Returns the first error the
+ * session met (0 if none). Not callable from a task body.
+ */
+NODUS_EXPORT int nodus_close(nodus_t *n);
+
+/* Sets this job's weight for fair share (1 = default share; the daemon caps it). */
+NODUS_EXPORT int nodus_set_weight(nodus_t *n, unsigned weight);
+
+/* Options for a task, reusable across submissions (opaque; create once, set, reuse). */
+typedef struct nodus_task_attr nodus_task_attr_t;
+
+/* Creates attributes with defaults: priority 0, 1 core, no label. Caller destroys. */
+NODUS_EXPORT int nodus_task_attr_create(nodus_task_attr_t **out);
+NODUS_EXPORT void nodus_task_attr_destroy(nodus_task_attr_t *attr);
+/* Higher priority runs first among this session's ready tasks. */
+NODUS_EXPORT int nodus_task_attr_set_priority(nodus_task_attr_t *attr, int priority);
+/* Cores the body needs at once (a parallel task); 1..number of daemon cores. */
+NODUS_EXPORT int nodus_task_attr_set_cores(nodus_task_attr_t *attr, unsigned ncores);
+/* Label shown in status and traces; copied (at most 63 bytes kept). */
+NODUS_EXPORT int nodus_task_attr_set_label(nodus_task_attr_t *attr, const char *label);
+
+/*
+ * Submits a task: `fn(arg)` runs once every earlier task of this session that conflicts with
+ * one of `accesses` (read-after-write, write-after-read, write-after-write, on any byte overlap)
+ * has completed. `accesses` is copied; `arg` is borrowed until the body has run. `attr` may be
+ * NULL. Submission is buffered and sent in batches; it never blocks on the daemon except for
+ * back-pressure when too many tasks are outstanding.
+ */
+NODUS_EXPORT int nodus_submit(nodus_t *n, nodus_task_fn fn, void *arg,
+                              const nodus_access_t *accesses, size_t naccesses,
+                              const nodus_task_attr_t *attr);
+
+/* Waits until every task this session submitted so far has completed. */
+NODUS_EXPORT int nodus_taskwait(nodus_t *n);
+
+/* Waits until the tasks submitted so far that access [addr, addr+len) have completed. */
+NODUS_EXPORT int nodus_taskwait_on(nodus_t *n, const void *addr, size_t len);
+
+/* Sends buffered submissions now (submit and taskwait flush on their own). */
+NODUS_EXPORT int nodus_flush(nodus_t *n);
+
+/* Number of cores the daemon owns (valid after nodus_open). */
+NODUS_EXPORT int nodus_num_cores(const nodus_t *n);
+
+/* Session id the daemon assigned (for logs and nodusctl). */
+NODUS_EXPORT uint64_t nodus_session_id(const nodus_t *n);
+
+/* ---- Inside a task body (thread-local; -1/0 outside a body) ---- */
+
+/* The OS CPU id the body runs on. */
+NODUS_EXPORT int nodus_task_core(void);
+/* Number of cores granted to the running task (its ncores). */
+NODUS_EXPORT int nodus_task_ncores(void);
+/* Copies up to `max` granted CPU ids into `cores`; returns how many were granted. */
+NODUS_EXPORT int nodus_task_cores(int *cores, int max);
+/* The daemon's id of the running task (per-session sequence number). */
+NODUS_EXPORT uint64_t nodus_task_id(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NODUS_H */

@@ -1,0 +1,46 @@
+/*
+ * nodusd configuration: defaults, the INI file (libinih), NODUS_CONFIG_OVERRIDE and command-line
+ * flags, applied in that order. No file is required. Loop thread only.
+ *
+ * File keys (section.key):
+ *   daemon.socket      path of the listening socket
+ *   daemon.cores       CPU list ("0-3,6") or a count ("4"); default: the process affinity set
+ *   daemon.log_level   err|warning|notice|info|debug
+ *   daemon.idle_exit   seconds with no client session before exiting (0 = never)
+ *   sched.default_weight, sched.max_weight, sched.reserve_after_ms
+ *   limits.max_sessions_per_user, limits.max_outstanding_tasks   (per session)
+ */
+#ifndef NODUS_CONFIG_H
+#define NODUS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct nodus_config {
+    char socket_path[108];      /* sun_path size */
+    char cores[256];            /* as given; "" = affinity set */
+    int log_level;
+    unsigned idle_exit_s;
+    uint32_t default_weight;
+    uint32_t max_weight;
+    unsigned reserve_after_ms;
+    unsigned max_sessions_per_user;
+    uint64_t max_outstanding_tasks;
+} nodus_config_t;
+
+/* Fills built-in defaults (socket_path left empty: resolved later by the daemon). */
+void config_defaults(nodus_config_t *c);
+/*
+ * Loads an INI file over *c. A missing file is not an error when `optional` is set. Returns 0,
+ * or NODUS_EINVAL with a message in err (line number and key) for a bad file.
+ */
+int config_load_file(nodus_config_t *c, const char *path, int optional, char *err, size_t errlen);
+/* Applies "section.key=value,section.key=value" over *c; NODUS_EINVAL with err on a bad entry. */
+int config_apply_overrides(nodus_config_t *c, const char *list, char *err, size_t errlen);
+/* Sets one key; NODUS_EINVAL for an unknown key or bad value. */
+int config_set(nodus_config_t *c, const char *section, const char *key, const char *value);
+/* Writes the effective configuration as an INI file (nodusd --print-config). */
+void config_print(const nodus_config_t *c, FILE *out);
+
+#endif

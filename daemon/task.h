@@ -1,0 +1,63 @@
+/*
+ * The daemon's task object, shared by deps (graph), sched (ready queues, cores) and session
+ * (ownership, ids). Lives on the loop thread only. Reference counted: the session holds one
+ * reference while the task is live (not yet complete), the dependency engine one per place it
+ * records the task (last writer or reader of a range).
+ */
+#ifndef NODUS_TASK_H
+#define NODUS_TASK_H
+
+#include <stdint.h>
+
+#include "nodus_limits.h"
+
+struct session;
+
+typedef enum task_state {
+    TASK_WAITING = 0, /* has unfinished predecessors */
+    TASK_READY,       /* in its session's ready queue */
+    TASK_RUNNING,     /* granted cores; body running in the client */
+    TASK_DONE,        /* complete: successors released */
+} task_state_t;
+
+typedef enum task_kind {
+    TASK_KIND_CPU = 0, /* a body that runs on granted cores */
+    TASK_KIND_WAIT,    /* virtual: a taskwait_on(range); completes as soon as it is ready */
+} task_kind_t;
+
+typedef struct task {
+    uint64_t id;             /* client's per-session id; 0 for virtual tasks */
+    struct session *session; /* owner, borrowed */
+    task_kind_t kind;
+    task_state_t state;
+    int32_t priority;
+    uint32_t ncores;         /* >= 1 */
+    uint32_t refs;
+
+    /* deps */
+    uint32_t npreds;         /* predecessors not yet complete */
+    uint32_t nsucc, succ_cap;
+    struct task **succ;      /* owned array of borrowed pointers */
+    uint64_t mark;           /* deps_add serial that last linked to this task (dedupe) */
+
+    /* sched */
+    uint64_t seq;            /* FIFO order among equal priorities */
+    uint32_t heap_pos;       /* index in the client's ready heap */
+    uint32_t core0;          /* storage for a 1-core grant */
+    uint32_t *cores;         /* granted core indices (sched's numbering); &core0 or owned */
+    uint64_t ready_ns, start_ns;
+
+    /* session */
+    struct task *live_prev, *live_next; /* session's list of live tasks */
+    uint64_t wait_token;     /* TASK_KIND_WAIT: the Wait to answer */
+    char label[NODUS_MAX_NAME + 1];
+} task_t;
+
+/* Allocates a task with one reference (the creator's), state WAITING, ncores 1. NULL on OOM. */
+task_t *task_create(uint64_t id, struct session *session);
+/* Takes a reference. */
+void task_ref(task_t *t);
+/* Drops a reference; frees the task (and its arrays) at zero. */
+void task_unref(task_t *t);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Protocol limits both sides enforce. The daemon drops a peer that exceeds any of them; libnodus
+ * never sends a message that would.
+ */
+#ifndef NODUS_PROTO_LIMITS_H
+#define NODUS_PROTO_LIMITS_H
+
+#define NODUS_PROTO_VERSION_MIN 1u
+#define NODUS_PROTO_VERSION_MAX 1u
+
+#define NODUS_FRAME_HEADER 4u                 /* little-endian uint32 payload length */
+#define NODUS_MAX_FRAME (4u * 1024u * 1024u) /* hard limit on one frame's payload */
+#define NODUS_MAX_TASKS_PER_SUBMIT 16384u
+#define NODUS_MAX_ACCESSES_PER_TASK 1024u
+#define NODUS_MAX_DONE_PER_MSG 65536u
+#define NODUS_MAX_GRANTS_PER_MSG 65536u
+#define NODUS_MAX_CORES 4096u                 /* cores one daemon may own */
+#define NODUS_MAX_NAME 63u                    /* job, client and label strings, in bytes */
+#define NODUS_MAX_WEIGHT 10000u               /* absolute cap; the config caps lower */
+#define NODUS_MAX_ERROR_TEXT 255u
+
+#endif
