@@ -1,0 +1,892 @@
+/*
+ * Unit tests for the core scheduler (daemon/sched.c), driven by a simulated clock: tasks are
+ * pushed, dispatched and finished at chosen nanoseconds, and the tests assert placements,
+ * orders, core-time shares and the core invariants after every step.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nodus.h"
+#include "sched.h"
+
+#define MS  (UINT64_C(1000000))
+#define SEC (1000 * MS)
+
+static sched_t *sched_new(size_t ncores, uint32_t default_weight, uint32_t max_weight,
+                          uint64_t reserve_after_ns)
+{
+    uint32_t cpus[64];
+    for (size_t i = 0; i < ncores; i++)
+        cpus[i] = (uint32_t)(100 + i);
+    sched_config_t cfg = {
+        .default_weight = default_weight,
+        .max_weight = max_weight,
+        .reserve_after_ns = reserve_after_ns,
+    };
+    sched_t *s = sched_create(cpus, ncores, &cfg);
+    assert_non_null(s);
+    return s;
+}
+
+static task_t *ready_task(uint64_t id, int32_t priority, uint32_t ncores)
+{
+    task_t *t = task_create(id, NULL);
+    assert_non_null(t);
+    t->priority = priority;
+    t->ncores = ncores;
+    t->state = TASK_READY;
+    return t;
+}
+
+static void test_create_rejects_bad_input(void **state)
+{
+    (void)state;
+    uint32_t cpus[2] = {4, 7};
+    sched_config_t cfg = {.default_weight = 1, .max_weight = 8};
+    assert_null(sched_create(NULL, 2, &cfg));
+    assert_null(sched_create(cpus, 0, &cfg));
+    assert_null(sched_create(cpus, 2, NULL));
+    sched_t *s = sched_create(cpus, 2, &cfg);
+    assert_non_null(s);
+    assert_int_equal(sched_ncores(s), 2);
+    assert_int_equal(sched_core_cpu(s, 0), 4);
+    assert_int_equal(sched_core_cpu(s, 1), 7);
+    assert_int_equal(sched_free_cores(s), 2);
+    assert_null(sched_core_task(s, 5));
+    sched_destroy(s);
+}
+
+/* Clients left at destroy are removed rather than leaked (valgrind checks the rest). */
+static void test_destroy_with_clients_left(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(2, 1, 8, 0);
+    sched_client_t *a = sched_client_add(s, 1, "a", 1, NULL);
+    sched_client_add(s, 1, "a", 1, NULL);
+    task_t *t[3];
+    for (size_t i = 0; i < 3; i++) {
+        t[i] = ready_task(i + 1, 0, 2);
+        sched_push_ready(s, a, t[i], 0);
+    }
+    sched_push_ready(s, a, t[0], 0); /* a second push of a queued task is ignored */
+    assert_int_equal(sched_client_ready(a), 3);
+    sched_grant_t g[2];
+    assert_int_equal(sched_dispatch(s, 0, g, 2), 1);
+    assert_int_equal(t[0]->state, TASK_RUNNING);
+    sched_destroy(s);
+    for (size_t i = 0; i < 3; i++)
+        task_unref(t[i]); /* frees t[0]'s owned 2-core array too */
+}
+
+/* One client, 2 cores: two grants, the third waits; priority first, FIFO among equals. */
+static void test_priorities_and_fifo(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(2, 1, 8, 0);
+    sched_client_t *c = sched_client_add(s, 1000, "job", 0, NULL);
+    assert_non_null(c);
+    task_t *t1 = ready_task(1, 0, 1), *t2 = ready_task(2, 0, 1), *t3 = ready_task(3, 5, 1);
+    task_t *t4 = ready_task(4, 0, 1), *t5 = ready_task(5, -3, 1);
+    sched_push_ready(s, c, t1, 0);
+    sched_push_ready(s, c, t2, 0);
+    sched_push_ready(s, c, t3, 0);
+    sched_push_ready(s, c, t5, 0);
+    sched_push_ready(s, c, t4, 0);
+    assert_int_equal(sched_client_ready(c), 5);
+
+    sched_grant_t g[8];
+    assert_int_equal(sched_dispatch(s, 10, g, 8), 2);
+    assert_ptr_equal(g[0].task, t3);
+    assert_ptr_equal(g[1].task, t1);
+    assert_ptr_equal(g[0].client, c);
+    assert_int_equal(t3->state, TASK_RUNNING);
+    assert_int_equal(t3->start_ns, 10);
+    assert_int_not_equal(t3->cores[0], t1->cores[0]);
+    assert_ptr_equal(sched_core_task(s, t3->cores[0]), t3);
+    assert_int_equal(sched_free_cores(s), 0);
+    assert_int_equal(sched_client_running(c), 2);
+    assert_int_equal(sched_client_ready(c), 3);
+
+    /* the third waits until a core frees */
+    assert_int_equal(sched_dispatch(s, 20, g, 8), 0);
+    assert_int_equal(sched_task_finished(s, c, t3, 30), 0);
+    assert_int_equal(t3->state, TASK_RUNNING); /* DONE is deps_complete's job */
+    assert_int_equal(sched_free_cores(s), 1);
+    assert_int_equal(sched_dispatch(s, 30, g, 8), 1);
+    assert_ptr_equal(g[0].task, t2);
+    assert_int_equal(sched_task_finished(s, c, t1, 40), 0);
+    assert_int_equal(sched_task_finished(s, c, t2, 40), 0);
+    /* max bounds the grants written */
+    assert_int_equal(sched_dispatch(s, 40, g, 1), 1);
+    assert_ptr_equal(g[0].task, t4);
+    assert_int_equal(sched_dispatch(s, 40, g, 8), 1);
+    assert_ptr_equal(g[0].task, t5);
+    assert_int_equal(sched_task_finished(s, c, t4, 50), 0);
+    assert_int_equal(sched_task_finished(s, c, t5, 50), 0);
+    assert_int_equal(sched_free_cores(s), 2);
+    assert_int_equal(sched_client_running(c), 0);
+
+    sched_client_remove(s, c, 60);
+    sched_destroy(s);
+    task_t *all[] = {t1, t2, t3, t4, t5};
+    for (size_t i = 0; i < 5; i++)
+        task_unref(all[i]);
+}
+
+static void test_weights(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(2, 2, 8, 0);
+    sched_client_t *a = sched_client_add(s, 1, "j", 1000, NULL);
+    assert_int_equal(sched_client_weight(a), 8);
+    assert_int_equal(sched_client_set_weight(s, a, 0), 2);
+    assert_int_equal(sched_client_set_weight(s, a, 3), 3);
+    assert_int_equal(sched_client_weight(a), 3);
+    /* same uid + job: one job, whose weight is the last one set */
+    int owner;
+    sched_client_t *b = sched_client_add(s, 1, "j", 5, &owner);
+    assert_ptr_equal(sched_client_owner(b), &owner);
+    assert_int_equal(sched_client_weight(a), 5);
+    assert_int_equal(sched_client_weight(b), 5);
+    /* another uid with the same job name is another job */
+    sched_client_t *c = sched_client_add(s, 2, "j", 7, NULL);
+    assert_int_equal(sched_client_weight(c), 7);
+    assert_int_equal(sched_client_weight(a), 5);
+    sched_client_remove(s, a, 0);
+    assert_int_equal(sched_client_weight(b), 5);
+    sched_client_remove(s, b, 0);
+    sched_client_remove(s, c, 0);
+    sched_destroy(s);
+}
+
+/* sched_client_core_ns counts running tasks up to now, ncores times. */
+static void test_core_ns_includes_running(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(4, 1, 8, 0);
+    sched_client_t *c = sched_client_add(s, 1, "j", 1, NULL);
+    task_t *t = ready_task(1, 0, 2);
+    sched_push_ready(s, c, t, 0);
+    sched_grant_t g[4];
+    assert_int_equal(sched_dispatch(s, 1000, g, 4), 1);
+    assert_int_equal(sched_client_core_ns(c, 1000), 0);
+    assert_int_equal(sched_client_core_ns(c, 6000), 10000);
+    assert_int_equal(sched_task_finished(s, c, t, 11000), 0);
+    assert_int_equal(sched_client_core_ns(c, 11000), 20000);
+    assert_int_equal(sched_client_core_ns(c, 50000), 20000);
+    sched_client_remove(s, c, 60000);
+    sched_destroy(s);
+    task_unref(t);
+}
+
+/* ---- streaming simulation: every client always has ready tasks of one duration ---- */
+
+#define SIM_CLIENTS 4
+
+typedef struct running {
+    task_t *t;
+    sched_client_t *c;
+    uint64_t end;
+} running_t;
+
+typedef struct stream_sim {
+    sched_t *s;
+    size_t ncores;
+    uint64_t now, dur, next_id;
+    sched_client_t *clients[SIM_CLIENTS];
+    int paused[SIM_CLIENTS];
+    running_t run[64];
+    size_t nrun;
+    task_t **all; /* every task created; unreferenced at the end */
+    size_t nall, cap;
+} stream_sim_t;
+
+static void sim_refill(stream_sim_t *m)
+{
+    for (size_t i = 0; i < SIM_CLIENTS; i++) {
+        sched_client_t *c = m->clients[i];
+        while (c && !m->paused[i] && sched_client_ready(c) < m->ncores + 1) {
+            if (m->nall == m->cap) {
+                m->cap = m->cap ? 2 * m->cap : 1024;
+                m->all = realloc(m->all, m->cap * sizeof *m->all);
+                assert_non_null(m->all);
+            }
+            task_t *t = ready_task(++m->next_id, 0, 1);
+            m->all[m->nall++] = t;
+            sched_push_ready(m->s, c, t, m->now);
+        }
+    }
+}
+
+static void sim_dispatch(stream_sim_t *m)
+{
+    sched_grant_t g[64];
+    size_t n = sched_dispatch(m->s, m->now, g, 64);
+    for (size_t i = 0; i < n; i++)
+        m->run[m->nrun++] = (running_t){g[i].task, g[i].client, m->now + m->dur};
+    int streaming = 0;
+    for (size_t i = 0; i < SIM_CLIENTS; i++)
+        streaming |= m->clients[i] && !m->paused[i];
+    if (streaming) assert_int_equal(sched_free_cores(m->s), 0); /* never a core left idle */
+}
+
+/* Runs events up to and including `until`; now ends at `until`. */
+static void sim_run_until(stream_sim_t *m, uint64_t until)
+{
+    sim_refill(m);
+    sim_dispatch(m);
+    for (;;) {
+        uint64_t next = UINT64_MAX;
+        for (size_t i = 0; i < m->nrun; i++)
+            if (m->run[i].end < next) next = m->run[i].end;
+        if (next > until) break;
+        m->now = next;
+        for (size_t i = 0; i < m->nrun;) {
+            if (m->run[i].end <= m->now) {
+                assert_int_equal(sched_task_finished(m->s, m->run[i].c, m->run[i].t, m->now), 0);
+                m->run[i] = m->run[--m->nrun];
+            } else {
+                i++;
+            }
+        }
+        sim_refill(m);
+        sim_dispatch(m);
+    }
+    m->now = until;
+}
+
+static void sim_free(stream_sim_t *m)
+{
+    for (size_t i = 0; i < SIM_CLIENTS; i++)
+        if (m->clients[i]) sched_client_remove(m->s, m->clients[i], m->now);
+    sched_destroy(m->s);
+    for (size_t i = 0; i < m->nall; i++)
+        task_unref(m->all[i]);
+    free(m->all);
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+    return (double)a / (double)b;
+}
+
+/* Two jobs, 2 cores, 1-ms tasks for 10 s: core-time follows the weights. */
+static void share_run(uint32_t wa, uint32_t wb, double expect)
+{
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "a", wa, NULL);
+    m.clients[1] = sched_client_add(m.s, 2, "b", wb, NULL);
+    sim_run_until(&m, 10 * SEC);
+    uint64_t a = sched_client_core_ns(m.clients[0], m.now);
+    uint64_t b = sched_client_core_ns(m.clients[1], m.now);
+    assert_true(a + b >= 20 * SEC - 2 * MS); /* both cores busy the whole time */
+    double r = ratio(b, a);
+    assert_true(r > expect * 0.95 && r < expect * 1.05);
+    sim_free(&m);
+}
+
+static void test_fair_share_weighted(void **state)
+{
+    (void)state;
+    share_run(1, 3, 3.0);
+}
+
+static void test_fair_share_equal(void **state)
+{
+    (void)state;
+    share_run(1, 1, 1.0);
+    share_run(4, 4, 1.0);
+}
+
+/* A weight change prices future core-time only: no burst from re-pricing the past. */
+static void test_weight_change_no_jump(void **state)
+{
+    (void)state;
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "a", 1, NULL);
+    m.clients[1] = sched_client_add(m.s, 2, "b", 1, NULL);
+    sim_run_until(&m, 2 * SEC);
+    uint64_t a0 = sched_client_core_ns(m.clients[0], m.now);
+    uint64_t b0 = sched_client_core_ns(m.clients[1], m.now);
+    assert_int_equal(sched_client_set_weight(m.s, m.clients[1], 4), 4);
+    sim_run_until(&m, 2 * SEC + 200 * MS);
+    uint64_t a = sched_client_core_ns(m.clients[0], m.now) - a0;
+    uint64_t b = sched_client_core_ns(m.clients[1], m.now) - b0;
+    double r = ratio(b, a);
+    assert_true(r > 3.6 && r < 4.4);
+    sim_free(&m);
+}
+
+/* Two sessions of one job get one share between them, not two. */
+static void test_shared_job_one_share(void **state)
+{
+    (void)state;
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "mpi", 1, NULL);
+    m.clients[1] = sched_client_add(m.s, 1, "mpi", 1, NULL);
+    m.clients[2] = sched_client_add(m.s, 2, "other", 1, NULL);
+    sim_run_until(&m, 10 * SEC);
+    uint64_t r0 = sched_client_core_ns(m.clients[0], m.now);
+    uint64_t r1 = sched_client_core_ns(m.clients[1], m.now);
+    uint64_t o = sched_client_core_ns(m.clients[2], m.now);
+    double r = ratio(r0 + r1, o);
+    assert_true(r > 0.95 && r < 1.05);
+    /* and the job's share is split evenly between its sessions */
+    r = ratio(r0, r1);
+    assert_true(r > 0.95 && r < 1.05);
+    sim_free(&m);
+}
+
+/* Core-time shares of clients i and j over [from, m->now]. */
+static double window_share(stream_sim_t *m, size_t i, size_t j, uint64_t base_i, uint64_t base_j)
+{
+    uint64_t di = sched_client_core_ns(m->clients[i], m->now) - base_i;
+    uint64_t dj = sched_client_core_ns(m->clients[j], m->now) - base_j;
+    return (double)dj / (double)(di + dj);
+}
+
+/* A runs alone for 5 s; B arrives and must share at once, not take every core for seconds. */
+static void test_newcomer_does_not_monopolise(void **state)
+{
+    (void)state;
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "a", 1, NULL);
+    sim_run_until(&m, 5 * SEC);
+    uint64_t a0 = sched_client_core_ns(m.clients[0], m.now);
+    assert_true(a0 >= 10 * SEC - 2 * MS);
+    m.clients[1] = sched_client_add(m.s, 2, "b", 1, NULL);
+    sim_run_until(&m, 5 * SEC + 10 * MS);
+    double share = window_share(&m, 0, 1, a0, 0);
+    assert_true(share > 0.3 && share < 0.7);
+    sim_run_until(&m, 5 * SEC + 100 * MS);
+    share = window_share(&m, 0, 1, a0, 0);
+    assert_true(share > 0.45 && share < 0.55);
+    sim_free(&m);
+}
+
+/* A job that was idle while another ran cannot bank that time as credit. */
+static void test_idle_job_hoards_no_credit(void **state)
+{
+    (void)state;
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "a", 1, NULL);
+    m.clients[1] = sched_client_add(m.s, 2, "b", 1, NULL);
+    sim_run_until(&m, 1 * SEC);
+    m.paused[1] = 1;
+    sim_run_until(&m, 3 * SEC); /* b's queue drains, then a runs alone for ~2 s */
+    assert_int_equal(sched_client_ready(m.clients[1]), 0);
+    uint64_t a0 = sched_client_core_ns(m.clients[0], m.now);
+    uint64_t b0 = sched_client_core_ns(m.clients[1], m.now);
+    m.paused[1] = 0;
+    sim_run_until(&m, 3 * SEC + 100 * MS);
+    double share = window_share(&m, 0, 1, a0, b0);
+    assert_true(share > 0.45 && share < 0.55);
+    sim_free(&m);
+}
+
+/* After the node went idle, a new job starts level with the last one, not with zero. */
+static void test_idle_node_no_credit(void **state)
+{
+    (void)state;
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "a", 1, NULL);
+    sim_run_until(&m, 2 * SEC);
+    m.paused[0] = 1;
+    sim_run_until(&m, 2 * SEC + 500 * MS); /* a drains; the node idles */
+    assert_int_equal(sched_free_cores(m.s), 2);
+    m.clients[1] = sched_client_add(m.s, 2, "b", 1, NULL);
+    sim_run_until(&m, 2 * SEC + 510 * MS); /* b runs alone for a while */
+    m.paused[0] = 0;
+    uint64_t a0 = sched_client_core_ns(m.clients[0], m.now);
+    uint64_t b0 = sched_client_core_ns(m.clients[1], m.now);
+    sim_run_until(&m, 2 * SEC + 610 * MS);
+    double share = window_share(&m, 0, 1, a0, b0);
+    assert_true(share > 0.45 && share < 0.55);
+    sim_free(&m);
+}
+
+/* A session that joins a job already running shares the job's cores with its sibling. */
+static void test_session_joins_running_job(void **state)
+{
+    (void)state;
+    stream_sim_t m = {.s = sched_new(2, 1, 8, 0), .ncores = 2, .dur = MS};
+    m.clients[0] = sched_client_add(m.s, 1, "mpi", 1, NULL);
+    sim_run_until(&m, 2 * SEC);
+    uint64_t a0 = sched_client_core_ns(m.clients[0], m.now);
+    m.clients[1] = sched_client_add(m.s, 1, "mpi", 1, NULL);
+    sim_run_until(&m, 2 * SEC + 100 * MS);
+    double share = window_share(&m, 0, 1, a0, 0);
+    assert_true(share > 0.45 && share < 0.55);
+    sim_free(&m);
+}
+
+/* A client gets the core it ran on last; a stranger gets a core nobody ran on. */
+static void test_affinity(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(3, 1, 8, 0);
+    sched_client_t *a = sched_client_add(s, 1, "a", 1, NULL);
+    sched_client_t *b = sched_client_add(s, 2, "b", 1, NULL);
+    sched_grant_t g[4];
+    task_t *tb = ready_task(1, 0, 1), *ta = ready_task(2, 0, 1);
+    sched_push_ready(s, b, tb, 0);
+    assert_int_equal(sched_dispatch(s, 0, g, 4), 1);
+    sched_push_ready(s, a, ta, 0);
+    assert_int_equal(sched_dispatch(s, 0, g, 4), 1);
+    assert_int_equal(tb->cores[0], 0);
+    assert_int_equal(ta->cores[0], 1);
+    assert_int_equal(sched_task_finished(s, b, tb, 10), 0);
+    assert_int_equal(sched_task_finished(s, a, ta, 10), 0);
+    assert_ptr_equal(sched_core_last_client(s, 0), b);
+    assert_ptr_equal(sched_core_last_client(s, 1), a);
+    assert_null(sched_core_last_client(s, 2));
+
+    /* every core free: a gets core 1 again, b core 0 */
+    task_t *ta2 = ready_task(3, 0, 1), *tb2 = ready_task(4, 0, 1);
+    sched_push_ready(s, a, ta2, 20);
+    assert_int_equal(sched_dispatch(s, 20, g, 4), 1);
+    assert_int_equal(ta2->cores[0], 1);
+    sched_push_ready(s, b, tb2, 20);
+    assert_int_equal(sched_dispatch(s, 20, g, 4), 1);
+    assert_int_equal(tb2->cores[0], 0);
+    assert_int_equal(sched_task_finished(s, a, ta2, 30), 0);
+    assert_int_equal(sched_task_finished(s, b, tb2, 30), 0);
+
+    /* a newcomer prefers the never-used core 2 over cores that others will want back */
+    sched_client_t *c = sched_client_add(s, 3, "c", 1, NULL);
+    task_t *tc = ready_task(5, 0, 1);
+    sched_push_ready(s, c, tc, 40);
+    assert_int_equal(sched_dispatch(s, 40, g, 4), 1);
+    assert_int_equal(tc->cores[0], 2);
+    assert_int_equal(sched_task_finished(s, c, tc, 50), 0);
+
+    /* removing a client forgets it as last client; its core becomes everyone's */
+    sched_client_remove(s, a, 60);
+    assert_null(sched_core_last_client(s, 1));
+    task_t *tc2 = ready_task(6, 0, 1), *tc3 = ready_task(7, 0, 1);
+    sched_push_ready(s, c, tc2, 70);
+    sched_push_ready(s, c, tc3, 70);
+    assert_int_equal(sched_dispatch(s, 70, g, 4), 2);
+    assert_int_equal(tc2->cores[0], 2); /* own core first */
+    assert_int_equal(tc3->cores[0], 1); /* then the orphaned one, not b's core 0 */
+    assert_int_equal(sched_task_finished(s, c, tc2, 80), 0);
+    assert_int_equal(sched_task_finished(s, c, tc3, 80), 0);
+
+    sched_client_remove(s, b, 90);
+    sched_client_remove(s, c, 90);
+    sched_destroy(s);
+    task_t *all[] = {ta, tb, ta2, tb2, tc, tc2, tc3};
+    for (size_t i = 0; i < 7; i++)
+        task_unref(all[i]);
+}
+
+/*
+ * A 2-of-2-cores task while another job streams 1-core tasks whose cores free at staggered
+ * times. Before the reservation the free core is backfilled; after it a core is held, and the
+ * wide task runs within reserve_after_ns + the longest task.
+ */
+static void wide_task_run(uint64_t reserve)
+{
+    const uint64_t dur = 2 * MS, tick = MS / 2, push_at = 3 * MS + tick;
+    sched_t *s = sched_new(2, 1, 8, reserve);
+    sched_client_t *b = sched_client_add(s, 1, "stream", 1, NULL);
+    sched_client_t *a = sched_client_add(s, 2, "wide", 1, NULL);
+    running_t run[4];
+    size_t nrun = 0, nall = 0, backfilled = 0, held = 0, after = 0;
+    task_t *all[256], *wide = NULL;
+    uint64_t placed_at = 0, wide_end = 0, id = 0;
+
+    for (uint64_t now = 0; now <= 40 * MS; now += tick) {
+        for (size_t i = 0; i < nrun;) {
+            if (run[i].end <= now) {
+                assert_int_equal(sched_task_finished(s, run[i].c, run[i].t, now), 0);
+                run[i] = run[--nrun];
+            } else {
+                i++;
+            }
+        }
+        /* one stream task at 0, then a full queue from 1 ms: cores free on alternate ms */
+        size_t want = now == 0 ? 1 : now >= MS ? 3 : 0;
+        while (sched_client_ready(b) < want) {
+            all[nall] = ready_task(++id, 0, 1);
+            sched_push_ready(s, b, all[nall++], now);
+        }
+        if (now == push_at) {
+            wide = all[nall++] = ready_task(++id, 0, 2);
+            sched_push_ready(s, a, wide, now);
+        }
+        sched_grant_t g[4];
+        size_t n = sched_dispatch(s, now, g, 4);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t end = now + dur;
+            if (g[i].task == wide) {
+                placed_at = now;
+                wide_end = end;
+                assert_ptr_equal(g[i].client, a);
+                assert_int_not_equal(wide->cores[0], wide->cores[1]);
+                assert_ptr_equal(sched_core_task(s, wide->cores[0]), wide);
+                assert_ptr_equal(sched_core_task(s, wide->cores[1]), wide);
+            } else if (wide && !placed_at) {
+                backfilled++;
+            } else if (placed_at && now >= wide_end) {
+                after++;
+            }
+            run[nrun++] = (running_t){g[i].task, g[i].client, end};
+        }
+        if (wide && !placed_at && sched_free_cores(s) > 0 && sched_client_ready(b) > 0)
+            held++; /* a core kept idle for the wide task although b has work */
+        if (wide && !placed_at && now < push_at + reserve)
+            assert_int_equal(sched_free_cores(s), 0); /* no reservation yet: backfilled */
+    }
+    assert_true(placed_at > 0);
+    assert_true(placed_at >= push_at + reserve); /* cores never free together: it waited */
+    assert_true(placed_at <= push_at + reserve + 2 * dur);
+    assert_true(held >= 1);
+    if (reserve >= 4 * MS) assert_true(backfilled >= reserve / MS - 2);
+    assert_true(after > 10); /* the stream continues afterwards */
+
+    sched_client_remove(s, a, 41 * MS);
+    sched_client_remove(s, b, 41 * MS);
+    sched_destroy(s);
+    for (size_t i = 0; i < nall; i++)
+        task_unref(all[i]);
+}
+
+static void test_wide_task_reservation(void **state)
+{
+    (void)state;
+    wide_task_run(10 * MS);
+}
+
+static void test_wide_task_reserve_at_once(void **state)
+{
+    (void)state;
+    wide_task_run(0);
+}
+
+/* Removing a client frees its cores at once; finishing a task that is not running fails. */
+static void test_client_remove(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(2, 1, 8, 0);
+    sched_client_t *a = sched_client_add(s, 1, "a", 1, NULL);
+    sched_client_t *b = sched_client_add(s, 2, "b", 1, NULL);
+    task_t *ta[5], *tb[2];
+    for (size_t i = 0; i < 5; i++) {
+        ta[i] = ready_task(i + 1, 0, 1);
+        sched_push_ready(s, a, ta[i], 0);
+    }
+    sched_grant_t g[4];
+    assert_int_equal(sched_dispatch(s, 0, g, 4), 2);
+    assert_ptr_equal(g[0].client, a);
+    assert_ptr_equal(g[1].client, a);
+    for (size_t i = 0; i < 2; i++) {
+        tb[i] = ready_task(10 + i, 0, 1);
+        sched_push_ready(s, b, tb[i], 1);
+    }
+    assert_int_equal(sched_dispatch(s, 1, g, 4), 0);
+
+    /* bad finishes change nothing */
+    assert_int_equal(sched_task_finished(s, b, tb[0], 2), NODUS_EINVAL); /* ready, not running */
+    assert_int_equal(sched_task_finished(s, b, ta[0], 2), NODUS_EINVAL); /* a's task */
+    assert_int_equal(sched_task_finished(s, a, ta[3], 2), NODUS_EINVAL); /* a's, but ready */
+    assert_int_equal(sched_free_cores(s), 0);
+    assert_int_equal(sched_client_running(a), 2);
+    assert_int_equal(sched_task_finished(s, a, ta[0], 3), 0);
+    assert_int_equal(sched_task_finished(s, a, ta[0], 3), NODUS_EINVAL); /* twice */
+    assert_int_equal(sched_dispatch(s, 3, g, 4), 1);                     /* b's turn */
+    assert_ptr_equal(g[0].task, tb[0]);
+    assert_int_equal(sched_task_finished(s, b, tb[0], 4), 0);
+    assert_int_equal(sched_free_cores(s), 1);
+
+    /* a still runs ta[1] and has ready tasks; remove it: its core frees at once */
+    sched_client_remove(s, a, 5);
+    assert_int_equal(sched_free_cores(s), 2);
+    assert_null(sched_core_task(s, 0));
+    assert_null(sched_core_task(s, 1));
+    /* ta[0] and then tb[0] ran on core 0; ta[1] never finished on core 1 */
+    assert_ptr_equal(sched_core_last_client(s, 0), b);
+    assert_null(sched_core_last_client(s, 1));
+    assert_int_equal(sched_dispatch(s, 5, g, 4), 1);
+    assert_ptr_equal(g[0].task, tb[1]);
+    assert_int_equal(sched_client_ready(b), 0);
+    assert_int_equal(sched_task_finished(s, b, tb[1], 6), 0);
+
+    sched_client_remove(s, b, 7);
+    sched_destroy(s);
+    for (size_t i = 0; i < 5; i++)
+        task_unref(ta[i]);
+    for (size_t i = 0; i < 2; i++)
+        task_unref(tb[i]);
+}
+
+/* ---- randomized simulation: core invariants and work conservation after every step ---- */
+
+#define RS_CORES     4
+#define RS_SLOTS     5
+#define RS_MAX_TASKS 40000
+#define RS_MAX_READY 48
+#define RS_RESERVE   (15 * MS)
+#define RS_MAX_DUR   (10 * MS)
+
+typedef struct rs {
+    sched_t *s;
+    uint64_t now;
+    sched_client_t *clients[RS_SLOTS];
+    int slot_id[RS_SLOTS];
+    task_t *ready[RS_SLOTS][RS_MAX_READY]; /* model of each client's ready queue */
+    size_t nready[RS_SLOTS];
+    running_t run[RS_CORES];
+    int run_slot[RS_CORES];
+    size_t nrun;
+    task_t *all[RS_MAX_TASKS];
+    uint64_t dur[RS_MAX_TASKS + 1], pushed[RS_MAX_TASKS + 1];
+    size_t nall;
+    uint64_t rng;
+    uint64_t held_since; /* 1 + start of the current run of held idle cores; 0 if none */
+    size_t grants, strict_checks, excused, out_of_order;
+} rs_t;
+
+static uint64_t rs_rand(rs_t *r, uint64_t n)
+{
+    r->rng ^= r->rng << 13;
+    r->rng ^= r->rng >> 7;
+    r->rng ^= r->rng << 17;
+    return r->rng % n;
+}
+
+/* The model's head of slot i: highest priority, then first pushed (ids grow with pushes). */
+static size_t rs_head(const rs_t *r, size_t i)
+{
+    size_t h = 0;
+    for (size_t k = 1; k < r->nready[i]; k++) {
+        const task_t *t = r->ready[i][k], *b = r->ready[i][h];
+        if (t->priority > b->priority || (t->priority == b->priority && t->id < b->id)) h = k;
+    }
+    return h;
+}
+
+/* Could a reservation be active? Only if some wide ready task has waited reserve_after_ns. */
+static int rs_reservation_possible(const rs_t *r, size_t free_cores)
+{
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        for (size_t k = 0; k < r->nready[i]; k++) {
+            const task_t *t = r->ready[i][k];
+            if (t->ncores > free_cores && r->now - r->pushed[t->id] >= RS_RESERVE) return 1;
+        }
+    return 0;
+}
+
+static void rs_check(rs_t *r, int after_dispatch)
+{
+    task_t *owner[RS_CORES] = {0};
+    size_t busy = 0, running[RS_SLOTS] = {0};
+    for (size_t k = 0; k < r->nrun; k++) {
+        task_t *t = r->run[k].t;
+        for (uint32_t j = 0; j < t->ncores; j++) {
+            uint32_t core = t->cores[j];
+            assert_true(core < RS_CORES);
+            assert_null(owner[core]); /* no core held by two tasks */
+            owner[core] = t;
+            assert_ptr_equal(sched_core_task(r->s, core), t);
+        }
+        busy += t->ncores;
+        running[r->run_slot[k]]++;
+    }
+    for (size_t i = 0; i < RS_CORES; i++)
+        if (!owner[i]) assert_null(sched_core_task(r->s, i));
+    size_t free_cores = sched_free_cores(r->s);
+    assert_int_equal(free_cores + busy, RS_CORES);
+    for (size_t i = 0; i < RS_SLOTS; i++) {
+        if (!r->clients[i]) continue;
+        assert_int_equal(sched_client_ready(r->clients[i]), r->nready[i]);
+        assert_int_equal(sched_client_running(r->clients[i]), running[i]);
+    }
+    if (!after_dispatch) return;
+    if (free_cores == 0) {
+        r->held_since = 0;
+        return;
+    }
+    /* work conserving: no client's next task fits in the idle cores, unless they are held */
+    int fits = 0;
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        if (r->clients[i] && r->nready[i] > 0 && r->ready[i][rs_head(r, i)]->ncores <= free_cores)
+            fits = 1;
+    if (!fits) {
+        r->held_since = 0;
+        return;
+    }
+    assert_true(rs_reservation_possible(r, free_cores));
+    /* held cores wait only for running tasks to end, and nothing new starts meanwhile */
+    if (!r->held_since) r->held_since = r->now + 1;
+    assert_true(r->now + 1 - r->held_since <= RS_MAX_DUR);
+    r->excused++;
+}
+
+static void rs_dispatch(rs_t *r)
+{
+    sched_grant_t g[RS_CORES];
+    size_t n = sched_dispatch(r->s, r->now, g, RS_CORES);
+    for (size_t k = 0; k < n; k++) {
+        task_t *t = g[k].task;
+        size_t i = (size_t) * (int *)sched_client_owner(g[k].client);
+        assert_ptr_equal(r->clients[i], g[k].client);
+        assert_int_equal(t->state, TASK_RUNNING);
+        size_t h = rs_head(r, i), pos = r->nready[i];
+        for (size_t j = 0; j < r->nready[i]; j++)
+            if (r->ready[i][j] == t) pos = j;
+        assert_true(pos < r->nready[i]);
+        if (pos != h) {
+            /* only a reserved wide task may overtake its client's head */
+            assert_true(t->ncores > 1 && r->now - r->pushed[t->id] >= RS_RESERVE);
+            r->out_of_order++;
+        }
+        if (t->ncores > 1) r->held_since = 0; /* a wide task placed: any hold ends */
+        r->ready[i][pos] = r->ready[i][--r->nready[i]];
+        r->run[r->nrun] = (running_t){t, g[k].client, r->now + r->dur[t->id]};
+        r->run_slot[r->nrun++] = (int)i;
+        r->grants++;
+    }
+    if (n > 0) r->strict_checks++;
+    rs_check(r, 1);
+}
+
+static void rs_remove(rs_t *r, size_t i)
+{
+    sched_client_remove(r->s, r->clients[i], r->now);
+    r->clients[i] = NULL;
+    r->nready[i] = 0; /* the tasks stay in r->all; the "session" drops them */
+    for (size_t k = 0; k < r->nrun;) {
+        if (r->run_slot[k] == (int)i) {
+            r->run[k] = r->run[--r->nrun];
+            r->run_slot[k] = r->run_slot[r->nrun];
+        } else {
+            k++;
+        }
+    }
+}
+
+static void rs_arrival(rs_t *r)
+{
+    size_t i = (size_t)rs_rand(r, RS_SLOTS);
+    if (!r->clients[i]) {
+        uint32_t w = (uint32_t)rs_rand(r, 4) + 1;
+        /* slots 0 and 1 share a job */
+        r->clients[i] = i < 2 ? sched_client_add(r->s, 1, "shared", w, &r->slot_id[i])
+                              : sched_client_add(r->s, 10 + (uint32_t)i, "own", w, &r->slot_id[i]);
+        assert_non_null(r->clients[i]);
+        return;
+    }
+    uint64_t action = rs_rand(r, 100);
+    if (action < 3) {
+        rs_remove(r, i);
+        rs_check(r, 0);
+        return;
+    }
+    if (action < 6) sched_client_set_weight(r->s, r->clients[i], (uint32_t)rs_rand(r, 6));
+    for (uint64_t n = rs_rand(r, 4) + 1; n > 0; n--) {
+        if (r->nall == RS_MAX_TASKS || r->nready[i] == RS_MAX_READY) return;
+        task_t *t = ready_task(r->nall + 1, (int32_t)rs_rand(r, 3), (uint32_t)rs_rand(r, 3) + 1);
+        r->all[r->nall++] = t;
+        r->dur[t->id] = (rs_rand(r, 20) + 1) * RS_MAX_DUR / 20;
+        r->pushed[t->id] = r->now;
+        r->ready[i][r->nready[i]++] = t;
+        sched_push_ready(r->s, r->clients[i], t, r->now);
+    }
+}
+
+static void rs_finish_due(rs_t *r)
+{
+    for (size_t k = 0; k < r->nrun;) {
+        if (r->run[k].end <= r->now) {
+            assert_int_equal(sched_task_finished(r->s, r->run[k].c, r->run[k].t, r->now), 0);
+            r->run[k] = r->run[--r->nrun];
+            r->run_slot[k] = r->run_slot[r->nrun];
+        } else {
+            k++;
+        }
+    }
+}
+
+static void test_random_invariants(void **state)
+{
+    (void)state;
+    rs_t *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->s = sched_new(RS_CORES, 1, 8, RS_RESERVE);
+    r->rng = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        r->slot_id[i] = (int)i;
+
+    uint64_t next_arrival = 0;
+    for (size_t step = 0; step < 60000; step++) {
+        uint64_t next_end = UINT64_MAX;
+        for (size_t k = 0; k < r->nrun; k++)
+            if (r->run[k].end < next_end) next_end = r->run[k].end;
+        r->now = next_end < next_arrival ? next_end : next_arrival;
+        rs_finish_due(r);
+        rs_check(r, 0);
+        if (r->now >= next_arrival) {
+            rs_arrival(r);
+            /* about 80% load on average: queues build up and drain, wide tasks wait */
+            next_arrival = r->now + rs_rand(r, 16 * MS);
+        }
+        rs_dispatch(r);
+    }
+
+    /* no more arrivals: everything queued must still run (no task starves, nothing stalls) */
+    for (size_t guard = 0; r->nrun > 0; guard++) {
+        assert_true(guard < 100000);
+        uint64_t next_end = UINT64_MAX;
+        for (size_t k = 0; k < r->nrun; k++)
+            if (r->run[k].end < next_end) next_end = r->run[k].end;
+        r->now = next_end;
+        rs_finish_due(r);
+        rs_dispatch(r);
+    }
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        assert_int_equal(r->nready[i], 0);
+
+    assert_true(r->grants > 5000);
+    assert_true(r->excused > 0);      /* reservations did happen */
+    assert_true(r->out_of_order > 0); /* and a reserved task overtook a head */
+    assert_true(r->excused < r->strict_checks);
+
+    for (size_t i = 0; i < RS_SLOTS; i++)
+        if (r->clients[i]) sched_client_remove(r->s, r->clients[i], r->now);
+    sched_destroy(r->s);
+    for (size_t k = 0; k < r->nall; k++)
+        task_unref(r->all[k]);
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_rejects_bad_input),
+        cmocka_unit_test(test_destroy_with_clients_left),
+        cmocka_unit_test(test_priorities_and_fifo),
+        cmocka_unit_test(test_weights),
+        cmocka_unit_test(test_core_ns_includes_running),
+        cmocka_unit_test(test_fair_share_weighted),
+        cmocka_unit_test(test_fair_share_equal),
+        cmocka_unit_test(test_weight_change_no_jump),
+        cmocka_unit_test(test_shared_job_one_share),
+        cmocka_unit_test(test_newcomer_does_not_monopolise),
+        cmocka_unit_test(test_idle_job_hoards_no_credit),
+        cmocka_unit_test(test_idle_node_no_credit),
+        cmocka_unit_test(test_session_joins_running_job),
+        cmocka_unit_test(test_affinity),
+        cmocka_unit_test(test_wide_task_reservation),
+        cmocka_unit_test(test_wide_task_reserve_at_once),
+        cmocka_unit_test(test_client_remove),
+        cmocka_unit_test(test_random_invariants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
