@@ -17,13 +17,16 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* CPU ids the parser accepts are below this (so a list of ids fits a small bitmap). */
+#define CPULIST_ID_LIMIT (NODUS_MAX_CORES * 16ul)
+
 static int parse_uint(const char **p, unsigned long *v)
 {
     if (!isdigit((unsigned char)**p))
         return -1;
     char *end;
     *v = strtoul(*p, &end, 10);
-    if (*v >= NODUS_MAX_CORES * 16ul)
+    if (*v >= CPULIST_ID_LIMIT)
         return -1;
     *p = end;
     return 0;
@@ -59,6 +62,9 @@ int cpulist_parse(const char *s, int count_ok, uint32_t *out, size_t max, size_t
     }
     const char *p = s;
     size_t k = 0;
+    /* ids seen so far: a duplicate ("0-3,2") must not count towards `max` */
+    uint64_t seen[CPULIST_ID_LIMIT / 64];
+    memset(seen, 0, sizeof seen);
     for (;;) {
         unsigned long lo, hi;
         while (isspace((unsigned char)*p))
@@ -72,8 +78,11 @@ int cpulist_parse(const char *s, int count_ok, uint32_t *out, size_t max, size_t
                 return NODUS_EINVAL;
         }
         for (unsigned long c = lo; c <= hi; c++) {
+            if (seen[c / 64] & (1ull << (c % 64)))
+                continue;
             if (k >= max)
                 return NODUS_ELIMIT;
+            seen[c / 64] |= 1ull << (c % 64);
             out[k++] = (uint32_t)c;
         }
         while (isspace((unsigned char)*p))
@@ -85,11 +94,7 @@ int cpulist_parse(const char *s, int count_ok, uint32_t *out, size_t max, size_t
         p++;
     }
     qsort(out, k, sizeof *out, cmp_u32);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || out[u - 1] != out[i])
-            out[u++] = out[i];
-    *n = u;
+    *n = k;
     return 0;
 }
 

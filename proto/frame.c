@@ -42,7 +42,7 @@ int frame_reader_space(frame_reader_t *r, size_t want, uint8_t **space, size_t *
         r->start = 0;
     }
     size_t used = r->start + r->len;
-    if (r->cap - used < want) {
+    if (!r->buf || r->cap - used < want) { /* never hand out NULL, even for want == 0 */
         size_t cap = r->cap ? r->cap : 4096;
         while (cap - used < want)
             cap *= 2;
