@@ -1,0 +1,187 @@
+/*
+ * Loop-level glue. Before the loop blocks (uv_prepare), the dispatch pass asks the scheduler to
+ * place ready tasks on free cores, groups the placements into one Grants message per session,
+ * and flushes every session's output, so a burst of Submit/Done messages read in one iteration
+ * costs one sched_dispatch run and one write per peer. Also idle exit and orderly shutdown.
+ */
+#include "daemon.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nodus.h"
+#include "server.h"
+#include "session.h"
+#include "trace.h"
+
+/* Grants taken from the scheduler per sched_dispatch() call. */
+#define DAEMON_GRANT_BATCH 256u
+
+int daemon_scratch_reserve(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap) return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < n) {
+        if (ncap > SIZE_MAX / 2 / size) return NODUS_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = realloc(*arr, ncap * size);
+    if (!p) return NODUS_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Runs the scheduler and turns its placements into Grants messages. */
+static void dispatch_pass(daemon_t *d)
+{
+    daemon_scratch_t *sc = &d->scratch;
+    d->dirty = 0;
+    d->now_ns = uv_hrtime();
+    for (;;) {
+        size_t n = sched_dispatch(d->sched, d->now_ns, sc->grants, sc->grants_cap);
+        for (size_t i = 0; i < n; i++) {
+            session_t *s = sched_client_owner(sc->grants[i].client);
+            d->counters.grants++;
+            if (!s->granted_listed) {
+                s->granted_listed = 1;
+                s->granted_next = d->granted;
+                d->granted = s;
+            }
+            session_add_grant(s, sc->grants[i].task);
+        }
+        if (n < sc->grants_cap) break;
+    }
+    /* every grant is recorded before any session may be dropped (which frees its tasks) */
+    while (d->granted) {
+        session_t *s = d->granted;
+        d->granted = s->granted_next;
+        s->granted_next = NULL;
+        s->granted_listed = 0;
+        session_emit_grants(s);
+    }
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    daemon_t *d = h->data;
+    /*
+     * A flush can drop a session, which frees cores: go round until nothing changes, so the loop
+     * never blocks with work to place. Each extra round needs a session to close, so it ends.
+     */
+    for (;;) {
+        if (d->dirty && !d->stopping) dispatch_pass(d);
+        for (session_t *s = d->sessions; s; s = s->next)
+            if (s->out.len > 0) session_flush(s);
+        if (!d->dirty || d->stopping) break;
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    daemon_t *d = h->data;
+    LOG(LOG_NOTICE, "daemon", 0, "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    daemon_stop(d, "signal");
+}
+
+static void on_idle_timeout(uv_timer_t *h)
+{
+    daemon_t *d = h->data;
+    if (d->nsessions_open > 0) return;
+    LOG(LOG_INFO, "daemon", 0, "no session for %u s", d->cfg.idle_exit_s);
+    daemon_stop(d, "idle");
+}
+
+void daemon_session_opened(daemon_t *d)
+{
+    d->nsessions_open++;
+    if (d->cfg.idle_exit_s > 0) uv_timer_stop(&d->idle_timer);
+}
+
+void daemon_session_closed(daemon_t *d)
+{
+    if (d->nsessions_open > 0) d->nsessions_open--;
+    if (d->nsessions_open == 0 && d->cfg.idle_exit_s > 0 && !d->stopping)
+        uv_timer_start(&d->idle_timer, on_idle_timeout, (uint64_t)d->cfg.idle_exit_s * 1000u, 0);
+}
+
+int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_t *cpus,
+                size_t ncores)
+{
+    memset(d, 0, sizeof *d);
+    d->loop = loop;
+    d->cfg = *cfg;
+    d->cpus = cpus;
+    d->ncores = ncores;
+    d->next_session_id = 1;
+    d->start_ns = d->now_ns = uv_hrtime();
+
+    sched_config_t sc = {
+        .default_weight = cfg->default_weight,
+        .max_weight = cfg->max_weight,
+        .reserve_after_ns = (uint64_t)cfg->reserve_after_ms * 1000000u,
+    };
+    d->sched = sched_create(cpus, ncores, &sc);
+    if (!d->sched) return NODUS_EINVAL;
+    if (daemon_scratch_reserve((void **)&d->scratch.grants, &d->scratch.grants_cap,
+                               DAEMON_GRANT_BATCH, sizeof *d->scratch.grants) < 0)
+        return NODUS_ENOMEM;
+
+    uv_prepare_init(loop, &d->prepare);
+    d->prepare.data = d;
+    uv_prepare_start(&d->prepare, on_prepare);
+    uv_unref((uv_handle_t *)&d->prepare);
+
+    uv_signal_init(loop, &d->sig_int);
+    uv_signal_init(loop, &d->sig_term);
+    d->sig_int.data = d->sig_term.data = d;
+    uv_signal_start(&d->sig_int, on_signal, SIGINT);
+    uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+    uv_unref((uv_handle_t *)&d->sig_int);
+    uv_unref((uv_handle_t *)&d->sig_term);
+
+    uv_timer_init(loop, &d->idle_timer);
+    d->idle_timer.data = d;
+    if (cfg->idle_exit_s > 0)
+        uv_timer_start(&d->idle_timer, on_idle_timeout, (uint64_t)cfg->idle_exit_s * 1000u, 0);
+    return 0;
+}
+
+static void close_if_open(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void daemon_stop(daemon_t *d, const char *reason)
+{
+    if (d->stopping) return;
+    d->stopping = 1;
+    d->draining = 1;
+    LOG(LOG_NOTICE, "daemon", 0, "stopping (%s)", reason);
+    if (d->server) server_close(d->server);
+    for (session_t *s = d->sessions; s; s = s->next)
+        session_abort(s, "daemon stopping");
+    close_if_open((uv_handle_t *)&d->prepare);
+    close_if_open((uv_handle_t *)&d->sig_int);
+    close_if_open((uv_handle_t *)&d->sig_term);
+    close_if_open((uv_handle_t *)&d->idle_timer);
+}
+
+void daemon_free(daemon_t *d)
+{
+    if (d->trace) {
+        trace_close(d->trace);
+        d->trace = NULL;
+    }
+    if (d->sched) sched_destroy(d->sched);
+    d->sched = NULL;
+    free(d->cpus);
+    free(d->scratch.grants);
+    free(d->scratch.accesses);
+    free(d->scratch.pb_grants);
+    free(d->scratch.pb_grant_ptrs);
+    free(d->scratch.pb_cpus);
+    memset(&d->scratch, 0, sizeof d->scratch);
+    d->cpus = NULL;
+}

@@ -1,0 +1,101 @@
+/*
+ * The daemon's global state: one instance, owned by main(), living on the loop thread. Every
+ * session, the listening socket and the loop-level handles hang off it. Also the loop-level glue
+ * that is neither a session nor the listener: the dispatch pass (scheduler -> Grants), the
+ * output flush, idle exit and orderly shutdown.
+ */
+#ifndef NODUS_DAEMON_H
+#define NODUS_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "deps.h"
+#include "nodus.pb-c.h"
+#include "sched.h"
+
+struct session;
+struct server;
+struct trace;
+
+/* Daemon-wide counters (StatusReply.counters). */
+typedef struct daemon_counters {
+    uint64_t sessions_total;
+    uint64_t sessions_dropped; /* peers dropped for protocol violations */
+    uint64_t tasks_submitted;
+    uint64_t tasks_done;
+    uint64_t grants;
+    uint64_t messages_in;
+    uint64_t messages_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+} daemon_counters_t;
+
+/* Scratch arrays reused by every dispatch pass and message handler (grow-only, owned). */
+typedef struct daemon_scratch {
+    sched_grant_t *grants; /* sched_dispatch() output */
+    size_t grants_cap;
+    deps_access_t *accesses; /* one task's accesses, converted for deps_add() */
+    size_t accesses_cap;
+    Nodus__V1__Grant *pb_grants; /* one Grants message being encoded */
+    size_t pb_grants_cap;
+    Nodus__V1__Grant **pb_grant_ptrs;
+    size_t pb_grant_ptrs_cap;
+    uint32_t *pb_cpus; /* the granted CPU ids of that message, back to back */
+    size_t pb_cpus_cap;
+} daemon_scratch_t;
+
+typedef struct daemon {
+    uv_loop_t *loop;    /* borrowed */
+    nodus_config_t cfg; /* effective configuration */
+    sched_t *sched;     /* owned */
+    uint32_t *cpus;     /* owned: OS CPU ids of the cores, index = sched core index */
+    size_t ncores;
+    struct server *server;    /* owned by main(); NULL once closed */
+    struct session *sessions; /* every session whose handle is not yet closed (list head) */
+    size_t nsessions_open;    /* sessions not yet CLOSED */
+    struct session *granted;  /* sessions holding grants of the current dispatch pass */
+    uint64_t next_session_id;
+    daemon_counters_t counters;
+    uint64_t start_ns; /* uv_hrtime() at start-up */
+    uint64_t now_ns;   /* uv_hrtime() cached at the start of the current callback */
+    int dirty;         /* scheduler state changed: a dispatch pass is due */
+    int stopping;      /* shutting down: no new sessions */
+    int draining;      /* refuses new work (EDRAINING); set while stopping */
+    uv_prepare_t prepare;
+    uv_signal_t sig_int, sig_term;
+    uv_timer_t idle_timer;
+    struct trace *trace; /* NODUS_TRACE_GRANTS, or NULL */
+    daemon_scratch_t scratch;
+} daemon_t;
+
+/*
+ * Initialises *d on `loop` with the configuration and the cores (`cpus` is taken over and freed
+ * by daemon_free). Starts the prepare handle, signal handlers and the idle timer. Returns 0 or
+ * NODUS_ENOMEM / NODUS_EINVAL.
+ */
+int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_t *cpus,
+                size_t ncores);
+/* Stops serving: closes the listener, every session and the loop handles; uv_run then returns. */
+void daemon_stop(daemon_t *d, const char *reason);
+/* Frees what daemon_init allocated, after the loop has finished (all sessions closed). */
+void daemon_free(daemon_t *d);
+
+/* Marks the scheduler dirty: a dispatch pass runs before the loop next blocks. */
+static inline void daemon_mark_dirty(daemon_t *d)
+{
+    d->dirty = 1;
+}
+
+/* Called by session code when a session leaves / enters the open set (idle-exit accounting). */
+void daemon_session_opened(daemon_t *d);
+void daemon_session_closed(daemon_t *d);
+
+/* Grows a scratch array to hold at least `n` elements of `size` bytes; 0 or NODUS_ENOMEM. */
+int daemon_scratch_reserve(void **arr, size_t *cap, size_t n, size_t size);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * Session messages: the state machine of docs/protocol.md and the per-session task graph.
+ *
+ * A CLIENT session owns its tasks: one reference on each live CPU task (listed in submission
+ * order in `live` and by id in `tasks`) and on each pending virtual wait task (`waits_on`).
+ * The dependency engine calls on_ready() from inside deps_add()/deps_complete(); it is not
+ * re-entrant, so on_ready() only queues: CPU tasks go to the scheduler, virtual wait tasks to
+ * `vready`, which complete_ready_waits() drains once the deps call has returned.
+ */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "nodus.h"
+#include "trace.h"
+#include "validate.h"
+
+/* ---- small containers ---- */
+
+static void list_append(task_list_t *l, task_t *t)
+{
+    t->live_next = NULL;
+    t->live_prev = l->tail;
+    if (l->tail)
+        l->tail->live_next = t;
+    else
+        l->head = t;
+    l->tail = t;
+    l->count++;
+}
+
+static void list_remove(task_list_t *l, task_t *t)
+{
+    if (t->live_prev)
+        t->live_prev->live_next = t->live_next;
+    else
+        l->head = t->live_next;
+    if (t->live_next)
+        t->live_next->live_prev = t->live_prev;
+    else
+        l->tail = t->live_prev;
+    t->live_prev = t->live_next = NULL;
+    l->count--;
+}
+
+/* Drops the session's reference on every task of the list. */
+static void list_unref_all(task_list_t *l)
+{
+    task_t *t = l->head;
+    while (t) {
+        task_t *next = t->live_next;
+        t->live_prev = t->live_next = NULL;
+        task_unref(t);
+        t = next;
+    }
+    l->head = l->tail = NULL;
+    l->count = 0;
+}
+
+static int reserve(void **arr, size_t *cap, size_t n, size_t size)
+{
+    return daemon_scratch_reserve(arr, cap, n, size);
+}
+
+const char *session_role_name(Nodus__V1__Role role)
+{
+    switch (role) {
+    case NODUS__V1__ROLE__ROLE_CLIENT:
+        return "client";
+    case NODUS__V1__ROLE__ROLE_CTL:
+        return "ctl";
+    default:
+        return "none";
+    }
+}
+
+/* ---- replies ---- */
+
+static void send_wait_done(session_t *s, uint64_t token)
+{
+    Nodus__V1__WaitDone w = NODUS__V1__WAIT_DONE__INIT;
+    w.token = token;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_WAIT_DONE;
+    m.wait_done = &w;
+    (void)session_send(s, &m);
+}
+
+/* ---- dependency engine glue ---- */
+
+static void on_ready(task_t *t, void *ctx)
+{
+    session_t *s = ctx;
+    if (t->kind == TASK_KIND_CPU) {
+        sched_push_ready(s->d->sched, s->client, t, s->d->now_ns);
+        daemon_mark_dirty(s->d);
+        return;
+    }
+    if (reserve((void **)&s->vready, &s->vready_cap, s->vready_len + 1, sizeof *s->vready) < 0) {
+        /* cannot happen often; remembered as a failure to drop the session after the call */
+        s->out_of_memory = 1;
+        return;
+    }
+    s->vready[s->vready_len++] = t;
+}
+
+/*
+ * Completes virtual wait tasks that became ready, answering their Waits. Completing one may
+ * make the next ready (it is queued again by on_ready): loop until none is left.
+ */
+static void complete_ready_waits(session_t *s)
+{
+    for (size_t i = 0; i < s->vready_len; i++) {
+        task_t *v = s->vready[i];
+        deps_complete(s->deps, v); /* may append to vready */
+        send_wait_done(s, v->wait_token);
+        list_remove(&s->waits_on, v);
+        task_unref(v);
+    }
+    s->vready_len = 0;
+}
+
+/* Answers the wait-for-all requests whose tasks have all completed. */
+static void answer_wait_all(session_t *s)
+{
+    uint64_t oldest_live = s->live.head ? s->live.head->id : UINT64_MAX;
+    while (s->wait_all_len > 0) {
+        session_wait_all_t *w = &s->wait_all[s->wait_all_head];
+        if (w->last_id >= oldest_live) break;
+        send_wait_done(s, w->token);
+        s->wait_all_head++;
+        s->wait_all_len--;
+    }
+    if (s->wait_all_len == 0) s->wait_all_head = 0;
+}
+
+/* ---- handlers ---- */
+
+static void on_hello(session_t *s, const Nodus__V1__Hello *h)
+{
+    daemon_t *d = s->d;
+    uint32_t lo =
+        h->min_version > NODUS_PROTO_VERSION_MIN ? h->min_version : NODUS_PROTO_VERSION_MIN;
+    uint32_t hi =
+        h->max_version < NODUS_PROTO_VERSION_MAX ? h->max_version : NODUS_PROTO_VERSION_MAX;
+    if (hi < lo) {
+        char why[128];
+        snprintf(why, sizeof why, "no common protocol version (peer %u-%u, daemon %u-%u)",
+                 h->min_version, h->max_version, NODUS_PROTO_VERSION_MIN, NODUS_PROTO_VERSION_MAX);
+        session_fail(s, NODUS_EVERSION, why);
+        return;
+    }
+    if (d->draining) {
+        session_send_error(s, NODUS_EDRAINING, NULL);
+        session_close(s, "daemon draining", 1);
+        return;
+    }
+    snprintf(s->client_name, sizeof s->client_name, "%s", h->client_name ? h->client_name : "");
+    s->version = hi;
+    s->role = h->role;
+
+    if (h->role == NODUS__V1__ROLE__ROLE_CLIENT) {
+        unsigned max_per_user = d->cfg.max_sessions_per_user;
+        if (max_per_user > 0) {
+            unsigned same_user = 0;
+            for (session_t *o = d->sessions; o; o = o->next)
+                if (o != s && o->state == SESSION_CLIENT && o->uid == s->uid) same_user++;
+            if (same_user >= max_per_user) {
+                LOG(LOG_NOTICE, "session", s->id, "uid=%u has %u sessions, the limit", s->uid,
+                    same_user);
+                session_send_error(s, NODUS_ELIMIT, "too many sessions for this user");
+                session_close(s, "session limit", 1);
+                return;
+            }
+        }
+        if (h->job_name && h->job_name[0])
+            snprintf(s->job, sizeof s->job, "%s", h->job_name);
+        else if (s->client_name[0])
+            snprintf(s->job, sizeof s->job, "%s", s->client_name);
+        else
+            snprintf(s->job, sizeof s->job, "job-%u", s->pid);
+        s->client = sched_client_add(d->sched, s->uid, s->job, h->weight, s);
+        s->deps = deps_create(on_ready, s);
+        if (!s->client || !s->deps) {
+            session_fail(s, NODUS_ENOMEM, "out of memory for a new session");
+            return;
+        }
+        s->weight = sched_client_weight(s->client);
+        s->state = SESSION_CLIENT;
+    } else {
+        s->state = SESSION_CTL;
+    }
+
+    Nodus__V1__Welcome w = NODUS__V1__WELCOME__INIT;
+    w.version = s->version;
+    w.session_id = s->id;
+    w.n_cores = d->ncores;
+    w.cores = d->cpus;
+    w.weight = s->weight;
+    w.max_frame = NODUS_MAX_FRAME;
+    w.max_tasks_per_submit = NODUS_MAX_TASKS_PER_SUBMIT;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_WELCOME;
+    m.welcome = &w;
+    if (session_send(s, &m) < 0) {
+        session_fail(s, NODUS_ENOMEM, "cannot encode welcome");
+        return;
+    }
+    LOG(LOG_INFO, "session", s->id, "open uid=%u pid=%u job=%s client=%s role=%s weight=%u", s->uid,
+        s->pid, s->job, s->client_name, session_role_name(s->role), s->weight);
+}
+
+static deps_mode_t deps_mode_of(Nodus__V1__AccessMode mode)
+{
+    switch (mode) {
+    case NODUS__V1__ACCESS_MODE__ACCESS_MODE_IN:
+        return DEPS_IN;
+    case NODUS__V1__ACCESS_MODE__ACCESS_MODE_OUT:
+        return DEPS_OUT;
+    default:
+        return DEPS_INOUT;
+    }
+}
+
+static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
+{
+    daemon_t *d = s->d;
+    uint64_t limit = d->cfg.max_outstanding_tasks;
+    if (limit > 0 && s->live.count + sub->n_tasks > limit) {
+        char why[128];
+        snprintf(why, sizeof why, "more than %llu outstanding tasks", (unsigned long long)limit);
+        session_fail(s, NODUS_ELIMIT, why);
+        return;
+    }
+    for (size_t i = 0; i < sub->n_tasks; i++) {
+        const Nodus__V1__TaskSpec *spec = sub->tasks[i];
+        if (spec->id != s->last_id + 1) {
+            session_fail(s, NODUS_EPROTO, "task id out of sequence");
+            return;
+        }
+        daemon_scratch_t *sc = &d->scratch;
+        if (reserve((void **)&sc->accesses, &sc->accesses_cap, spec->n_accesses + 1,
+                    sizeof *sc->accesses) < 0) {
+            session_fail(s, NODUS_ENOMEM, "out of memory for a task");
+            return;
+        }
+        for (size_t k = 0; k < spec->n_accesses; k++) {
+            sc->accesses[k].addr = spec->accesses[k]->addr;
+            sc->accesses[k].len = spec->accesses[k]->len;
+            sc->accesses[k].mode = deps_mode_of(spec->accesses[k]->mode);
+        }
+        task_t *t = task_create(spec->id, s);
+        if (!t || taskmap_insert(&s->tasks, t->id, t) < 0) {
+            if (t) task_unref(t);
+            session_fail(s, NODUS_ENOMEM, "out of memory for a task");
+            return;
+        }
+        t->kind = TASK_KIND_CPU;
+        t->priority = spec->priority;
+        t->ncores = spec->ncores ? spec->ncores : 1;
+        snprintf(t->label, sizeof t->label, "%s", spec->label ? spec->label : "");
+        list_append(&s->live, t);
+        if (deps_add(s->deps, t, sc->accesses, spec->n_accesses) < 0) {
+            taskmap_remove(&s->tasks, t->id);
+            list_remove(&s->live, t);
+            task_unref(t);
+            session_fail(s, NODUS_ENOMEM, "out of memory in the dependency engine");
+            return;
+        }
+        s->last_id = spec->id;
+        s->submitted++;
+        d->counters.tasks_submitted++;
+    }
+    complete_ready_waits(s);
+}
+
+static void on_done(session_t *s, const Nodus__V1__Done *done)
+{
+    daemon_t *d = s->d;
+    for (size_t i = 0; i < done->n_task_ids; i++) {
+        task_t *t = taskmap_find(&s->tasks, done->task_ids[i]);
+        if (!t || t->state != TASK_RUNNING) {
+            session_fail(s, NODUS_EPROTO, "done for a task that is not running");
+            return;
+        }
+        if (d->trace)
+            for (uint32_t k = 0; k < t->ncores; k++)
+                trace_done(d->trace, d->now_ns, s->id, t->id,
+                           sched_core_cpu(d->sched, t->cores[k]));
+        if (sched_task_finished(d->sched, s->client, t, d->now_ns) < 0) {
+            session_fail(s, NODUS_EPROTO, "done for a task the scheduler does not run");
+            return;
+        }
+        deps_complete(s->deps, t);
+        taskmap_remove(&s->tasks, t->id);
+        list_remove(&s->live, t);
+        s->done++;
+        d->counters.tasks_done++;
+        task_unref(t);
+        complete_ready_waits(s);
+    }
+    daemon_mark_dirty(d);
+    answer_wait_all(s);
+}
+
+static void on_wait(session_t *s, const Nodus__V1__Wait *w)
+{
+    if (w->len == 0) {
+        if (s->live.count == 0) {
+            send_wait_done(s, w->token);
+            return;
+        }
+        size_t end = s->wait_all_head + s->wait_all_len;
+        if (end == s->wait_all_cap && s->wait_all_head > 0) {
+            memmove(s->wait_all, s->wait_all + s->wait_all_head,
+                    s->wait_all_len * sizeof *s->wait_all);
+            s->wait_all_head = 0;
+            end = s->wait_all_len;
+        }
+        if (reserve((void **)&s->wait_all, &s->wait_all_cap, end + 1, sizeof *s->wait_all) < 0) {
+            session_fail(s, NODUS_ENOMEM, "out of memory for a wait");
+            return;
+        }
+        s->wait_all[end].token = w->token;
+        s->wait_all[end].last_id = s->last_id;
+        s->wait_all_len++;
+        return;
+    }
+    task_t *v = task_create(0, s);
+    if (!v) {
+        session_fail(s, NODUS_ENOMEM, "out of memory for a wait");
+        return;
+    }
+    v->kind = TASK_KIND_WAIT;
+    v->wait_token = w->token;
+    list_append(&s->waits_on, v);
+    deps_access_t acc = {.addr = w->addr, .len = w->len, .mode = DEPS_INOUT};
+    if (deps_add(s->deps, v, &acc, 1) < 0) {
+        list_remove(&s->waits_on, v);
+        task_unref(v);
+        session_fail(s, NODUS_ENOMEM, "out of memory in the dependency engine");
+        return;
+    }
+    complete_ready_waits(s);
+}
+
+static void on_set_weight(session_t *s, const Nodus__V1__SetWeight *sw)
+{
+    s->weight = sched_client_set_weight(s->d->sched, s->client, sw->weight);
+    daemon_mark_dirty(s->d);
+    LOG(LOG_DEBUG, "session", s->id, "weight %u (asked %u)", s->weight, sw->weight);
+}
+
+static void fail_not_allowed(session_t *s, const Nodus__V1__Msg *m)
+{
+    char why[96];
+    const char *where = s->state == SESSION_AWAIT_HELLO ? "before hello"
+                        : s->state == SESSION_CTL       ? "on a control connection"
+                                                        : "from a client";
+    snprintf(why, sizeof why, "%s %s", msg_body_name(m), where);
+    session_fail(s, NODUS_EPROTO, why);
+}
+
+void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
+{
+    switch (s->state) {
+    case SESSION_AWAIT_HELLO:
+        if (m->body_case == NODUS__V1__MSG__BODY_HELLO)
+            on_hello(s, m->hello);
+        else
+            fail_not_allowed(s, m);
+        break;
+    case SESSION_CLIENT:
+        switch (m->body_case) {
+        case NODUS__V1__MSG__BODY_SUBMIT:
+            on_submit(s, m->submit);
+            break;
+        case NODUS__V1__MSG__BODY_DONE:
+            on_done(s, m->done);
+            break;
+        case NODUS__V1__MSG__BODY_WAIT:
+            on_wait(s, m->wait);
+            break;
+        case NODUS__V1__MSG__BODY_SET_WEIGHT:
+            on_set_weight(s, m->set_weight);
+            break;
+        case NODUS__V1__MSG__BODY_STATUS_REQUEST:
+            ctl_send_status(s->d, s);
+            break;
+        case NODUS__V1__MSG__BODY_BYE:
+            session_close(s, "bye", 1);
+            break;
+        default:
+            fail_not_allowed(s, m);
+            break;
+        }
+        break;
+    case SESSION_CTL:
+        switch (m->body_case) {
+        case NODUS__V1__MSG__BODY_STATUS_REQUEST:
+            ctl_send_status(s->d, s);
+            break;
+        case NODUS__V1__MSG__BODY_BYE:
+            session_close(s, "bye", 1);
+            break;
+        default:
+            fail_not_allowed(s, m);
+            break;
+        }
+        break;
+    case SESSION_CLOSED:
+        break;
+    }
+    if (s->out_of_memory && s->state != SESSION_CLOSED)
+        session_fail(s, NODUS_ENOMEM, "out of memory");
+}
+
+/* ---- teardown ---- */
+
+void session_release_work(session_t *s)
+{
+    daemon_t *d = s->d;
+    if (s->client) {
+        /* the cores come back at once; the tasks stay alive until unref'd below */
+        sched_client_remove(d->sched, s->client, uv_hrtime());
+        s->client = NULL;
+    }
+    if (s->deps) {
+        deps_destroy(s->deps);
+        s->deps = NULL;
+    }
+    s->vready_len = 0;
+    s->ngrants = 0;
+    list_unref_all(&s->live);
+    list_unref_all(&s->waits_on);
+    taskmap_free(&s->tasks);
+    s->wait_all_len = s->wait_all_head = 0;
+}
+
+void session_free_work(session_t *s)
+{
+    free(s->vready);
+    free(s->wait_all);
+    free(s->grants);
+    s->vready = NULL;
+    s->wait_all = NULL;
+    s->grants = NULL;
+}
+
+/* ---- grants ---- */
+
+void session_add_grant(session_t *s, task_t *t)
+{
+    if (s->out_of_memory) return;
+    if (reserve((void **)&s->grants, &s->grants_cap, s->ngrants + 1, sizeof *s->grants) < 0) {
+        s->out_of_memory = 1;
+        return;
+    }
+    s->grants[s->ngrants++] = t;
+}
+
+/* Wire size of one Grant inside Grants, an upper bound (tags, lengths, varints). */
+static size_t grant_size_bound(const task_t *t)
+{
+    return 2 + 5 + 1 + 10 + 1 + 5 + (size_t)t->ncores * 5;
+}
+
+/* Encodes grants[from, to) as one Grants message. */
+static int emit_one(session_t *s, size_t from, size_t to)
+{
+    daemon_t *d = s->d;
+    daemon_scratch_t *sc = &d->scratch;
+    size_t n = to - from, ncpus = 0;
+    for (size_t i = from; i < to; i++)
+        ncpus += s->grants[i]->ncores;
+    if (reserve((void **)&sc->pb_grants, &sc->pb_grants_cap, n, sizeof *sc->pb_grants) < 0 ||
+        reserve((void **)&sc->pb_grant_ptrs, &sc->pb_grant_ptrs_cap, n, sizeof *sc->pb_grant_ptrs) <
+            0)
+        return NODUS_ENOMEM;
+    if (reserve((void **)&sc->pb_cpus, &sc->pb_cpus_cap, ncpus, sizeof *sc->pb_cpus) < 0)
+        return NODUS_ENOMEM;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        task_t *t = s->grants[from + i];
+        Nodus__V1__Grant *g = &sc->pb_grants[i];
+        nodus__v1__grant__init(g);
+        g->task_id = t->id;
+        g->n_cores = t->ncores;
+        g->cores = &sc->pb_cpus[c];
+        for (uint32_t k = 0; k < t->ncores; k++) {
+            uint32_t cpu = sched_core_cpu(d->sched, t->cores[k]);
+            sc->pb_cpus[c++] = cpu;
+            if (d->trace) trace_grant(d->trace, d->now_ns, s->id, t->id, cpu);
+        }
+        sc->pb_grant_ptrs[i] = g;
+    }
+    Nodus__V1__Grants gs = NODUS__V1__GRANTS__INIT;
+    gs.n_grants = n;
+    gs.grants = sc->pb_grant_ptrs;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_GRANTS;
+    m.grants = &gs;
+    return session_send(s, &m);
+}
+
+void session_emit_grants(session_t *s)
+{
+    int rc = 0;
+    if (s->state == SESSION_CLOSED) {
+        s->ngrants = 0;
+        return;
+    }
+    size_t from = 0, bytes = 0;
+    for (size_t i = 0; i < s->ngrants && rc == 0; i++) {
+        size_t sz = grant_size_bound(s->grants[i]);
+        if (i > from && (i - from == NODUS_MAX_GRANTS_PER_MSG || bytes + sz > NODUS_MAX_FRAME)) {
+            rc = emit_one(s, from, i);
+            from = i;
+            bytes = 0;
+        }
+        bytes += sz;
+    }
+    if (rc == 0 && from < s->ngrants) rc = emit_one(s, from, s->ngrants);
+    s->ngrants = 0;
+    if (rc < 0 || s->out_of_memory) session_fail(s, NODUS_ENOMEM, "cannot send grants");
+}

@@ -1,0 +1,136 @@
+/*
+ * A session: one accepted connection and everything the daemon knows about its peer.
+ *
+ * State machine (docs/protocol.md):
+ *   AWAIT_HELLO --Hello{role CLIENT}--> CLIENT --EOF, error, Bye, violation--> CLOSED
+ *   AWAIT_HELLO --Hello{role CTL}-----> CTL    --EOF, error, Bye, violation--> CLOSED
+ * A CLIENT may send Submit, Done, Wait, SetWeight, StatusRequest, Bye; a CTL only StatusRequest
+ * and Bye. Anything else, or a message that fails validation, drops the peer with an Error.
+ *
+ * session_io.c owns the connection (reading, framing, output buffering, closing);
+ * session.c owns the messages (handlers, the task graph, waits, grants).
+ * Loop thread only.
+ */
+#ifndef NODUS_SESSION_H
+#define NODUS_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "daemon.h"
+#include "deps.h"
+#include "frame.h"
+#include "nodus.pb-c.h"
+#include "nodus_limits.h"
+#include "sched.h"
+#include "task.h"
+#include "taskmap.h"
+
+typedef enum session_state {
+    SESSION_AWAIT_HELLO = 0,
+    SESSION_CLIENT,
+    SESSION_CTL,
+    SESSION_CLOSED,
+} session_state_t;
+
+/* A pending wait-for-all: answered once every task with id <= last_id has completed. */
+typedef struct session_wait_all {
+    uint64_t token;
+    uint64_t last_id;
+} session_wait_all_t;
+
+/* A list of tasks linked through task_t.live_prev/live_next. */
+typedef struct task_list {
+    task_t *head, *tail;
+    size_t count;
+} task_list_t;
+
+typedef struct session {
+    daemon_t *d;                 /* borrowed */
+    struct session *prev, *next; /* daemon's session list (until the handle is closed) */
+    uv_pipe_t pipe;
+    uv_shutdown_t shutdown_req;
+    uint64_t id; /* daemon-wide, from 1 */
+    uint32_t uid, gid, pid;
+    session_state_t state;
+    uint64_t open_ns;
+
+    /* connection */
+    frame_reader_t reader;
+    frame_buf_t out;     /* encoded frames not yet handed to the kernel or libuv */
+    size_t out_inflight; /* bytes inside uv_write requests */
+    int handle_closing;  /* uv_close or uv_shutdown issued */
+
+    /* peer, from Hello */
+    Nodus__V1__Role role;
+    uint32_t version;
+    uint32_t weight;
+    char job[NODUS_MAX_NAME + 1];
+    char client_name[NODUS_MAX_NAME + 1];
+
+    /* CLIENT: tasks */
+    sched_client_t *client; /* owned (sched_client_remove) */
+    deps_t *deps;           /* owned */
+    taskmap_t tasks;        /* live CPU tasks by id */
+    task_list_t live;       /* live CPU tasks in submission order (holds the session's ref) */
+    task_list_t waits_on;   /* live virtual TASK_KIND_WAIT tasks (holds the session's ref) */
+    uint64_t last_id;       /* id of the last task submitted */
+    uint64_t submitted, done;
+    task_t **vready; /* virtual tasks made ready inside a deps call, completed after it */
+    size_t vready_len, vready_cap;
+    session_wait_all_t *wait_all; /* FIFO of pending wait-for-all, from wait_all_head */
+    size_t wait_all_head, wait_all_len, wait_all_cap;
+
+    /* grants of the current dispatch pass, sent as one Grants message */
+    task_t **grants;
+    size_t ngrants, grants_cap;
+    int out_of_memory;  /* an allocation inside a callback failed: drop soon */
+    int granted_listed; /* on the daemon's list of sessions holding grants */
+    struct session *granted_next;
+} session_t;
+
+/* ---- session_io.c ---- */
+
+/*
+ * Accepts a pending connection on `listener` into a new session: reads SO_PEERCRED, links it
+ * into the daemon and starts reading. Returns 0, or a negative code (connection not served).
+ */
+int session_accept(daemon_t *d, uv_stream_t *listener);
+/* Appends one message to the session's output (sent before the loop next blocks). */
+int session_send(session_t *s, const Nodus__V1__Msg *m);
+/* Appends an Error message. */
+void session_send_error(session_t *s, int code, const char *text);
+/*
+ * Hands buffered output to the kernel (uv_try_write) and to libuv (uv_write) for the rest.
+ * Drops the session if its pending output passes the bound. Returns 0 or a negative code.
+ */
+int session_flush(session_t *s);
+/*
+ * Ends the session: frees its cores and tasks at once, then closes the connection. With
+ * `graceful`, buffered output (an Error, say) is written first. `reason` is borrowed (logged only).
+ * Idempotent.
+ */
+void session_close(session_t *s, const char *reason, int graceful);
+/* Closes at once, even a session whose graceful close still waits for writes (shutdown). */
+void session_abort(session_t *s, const char *reason);
+/* Protocol violation: logs it with the peer's identity, sends Error{code}, drops the peer. */
+void session_fail(session_t *s, int code, const char *why);
+
+/* ---- session.c ---- */
+
+/* Handles one decoded, validated message according to the session's state. */
+void session_handle_msg(session_t *s, const Nodus__V1__Msg *m);
+/* Releases the session's scheduler client, dependency engine and tasks (on close). */
+void session_release_work(session_t *s);
+/* Records a grant of the current dispatch pass (the task is RUNNING). */
+void session_add_grant(session_t *s, task_t *t);
+/* Encodes the recorded grants as Grants messages into the output and forgets them. */
+void session_emit_grants(session_t *s);
+/* Frees the session's message-side arrays (at free time). */
+void session_free_work(session_t *s);
+/* Human name of a role, for logs. */
+const char *session_role_name(Nodus__V1__Role role);
+
+#endif
