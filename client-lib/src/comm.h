@@ -1,0 +1,27 @@
+/*
+ * The comm thread: after the handshake it alone reads and writes the session's socket. It packs
+ * pending submissions, done reports, waits, weight changes and the final Bye into frames (in
+ * that order, so a Wait always follows the Submits that preceded it), and dispatches what the
+ * daemon sends: Grants to workers, WaitDone to waiters, Error and EOF to session_fail().
+ */
+#ifndef NODUS_CLIENT_COMM_H
+#define NODUS_CLIENT_COMM_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "nodus.h"
+
+/* Starts the comm thread; takes over `reader` (bytes already read past the Welcome). */
+int comm_start(nodus_t *n, frame_reader_t *reader);
+/* Waits for the comm thread to end (it ends after Bye, or on a session error). */
+void comm_join(nodus_t *n);
+/* Frees the comm state (after comm_join, or if comm_start failed). */
+void comm_destroy(nodus_t *n);
+
+/* Wakes the comm thread if it may be sleeping; cheap when it is busy. Any thread. */
+void comm_wake(nodus_t *n);
+/* Reports that the body of task `id` returned. Worker threads. */
+void comm_task_done(nodus_t *n, uint64_t id);
+
+#endif

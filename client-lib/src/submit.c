@@ -1,0 +1,190 @@
+/*
+ * Task submission (see submit.h).
+ *
+ * nodus_submit() does its work under the session lock in one go: the daemon requires ids in
+ * order (each one the last plus one), so taking the next id and appending the task to the
+ * submission buffer must be one step. The buffer keeps its storage between batches, so the hot
+ * path allocates nothing in steady state; the comm thread swaps it out whole.
+ */
+#include "submit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "nodus_limits.h"
+#include "worker.h"
+
+struct nodus_task_attr {
+    int32_t priority;
+    uint32_t ncores;
+    size_t label_len;
+    char label[NODUS_MAX_NAME + 1];
+};
+
+static const nodus_task_attr_t default_attr = {.priority = 0, .ncores = 1};
+
+/* ---- attributes ---- */
+
+NODUS_EXPORT int nodus_task_attr_create(nodus_task_attr_t **out)
+{
+    if (!out) return NODUS_EINVAL;
+    *out = malloc(sizeof **out);
+    if (!*out) return NODUS_ENOMEM;
+    **out = default_attr;
+    return 0;
+}
+
+NODUS_EXPORT void nodus_task_attr_destroy(nodus_task_attr_t *attr)
+{
+    free(attr);
+}
+
+NODUS_EXPORT int nodus_task_attr_set_priority(nodus_task_attr_t *attr, int priority)
+{
+    if (!attr) return NODUS_EINVAL;
+    attr->priority = priority;
+    return 0;
+}
+
+NODUS_EXPORT int nodus_task_attr_set_cores(nodus_task_attr_t *attr, unsigned ncores)
+{
+    /* the daemon's core count is known only at submit time, which checks the upper bound */
+    if (!attr || ncores == 0 || ncores > NODUS_MAX_CORES) return NODUS_EINVAL;
+    attr->ncores = ncores;
+    return 0;
+}
+
+NODUS_EXPORT int nodus_task_attr_set_label(nodus_task_attr_t *attr, const char *label)
+{
+    if (!attr) return NODUS_EINVAL;
+    attr->label_len = name_copy(attr->label, label ? label : "");
+    return 0;
+}
+
+/* ---- submission buffer ---- */
+
+void submit_buf_init(submit_buf_t *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void submit_buf_free(submit_buf_t *b)
+{
+    free(b->tasks);
+    free(b->accesses);
+    free(b->labels);
+    memset(b, 0, sizeof *b);
+}
+
+void submit_buf_clear(submit_buf_t *b)
+{
+    b->ntasks = 0;
+    b->naccesses = 0;
+    b->labels_len = 0;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap) return 0;
+    size_t ncap = *cap ? *cap : first;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p) return NODUS_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Makes room for one more task; on failure the buffer is unchanged (capacity aside). */
+static int buf_reserve(submit_buf_t *b, size_t naccesses, size_t label_bytes)
+{
+    if (b->naccesses + naccesses > UINT32_MAX || b->labels_len + label_bytes > UINT32_MAX)
+        return NODUS_ELIMIT;
+    void *p = b->tasks;
+    int rc = grow(&p, &b->tasks_cap, b->ntasks + 1, sizeof *b->tasks, 256);
+    b->tasks = p;
+    if (rc < 0) return rc;
+    p = b->accesses;
+    rc = grow(&p, &b->accesses_cap, b->naccesses + naccesses, sizeof *b->accesses, 1024);
+    b->accesses = p;
+    if (rc < 0) return rc;
+    p = b->labels;
+    rc = grow(&p, &b->labels_cap, b->labels_len + label_bytes, 1, 4096);
+    b->labels = p;
+    return rc;
+}
+
+static void buf_append(submit_buf_t *b, uint64_t id, const nodus_access_t *accesses,
+                       size_t naccesses, const nodus_task_attr_t *attr)
+{
+    static const Nodus__V1__Access access_init = NODUS__V1__ACCESS__INIT;
+    pending_task_t *t = &b->tasks[b->ntasks++];
+    t->id = id;
+    t->priority = attr->priority;
+    t->ncores = attr->ncores;
+    t->first_access = (uint32_t)b->naccesses;
+    t->naccesses = (uint32_t)naccesses;
+    t->label_off = UINT32_MAX;
+    Nodus__V1__Access *a = b->accesses + b->naccesses;
+    for (size_t i = 0; i < naccesses; i++) {
+        a[i] = access_init;
+        a[i].addr = (uint64_t)(uintptr_t)accesses[i].addr;
+        a[i].len = (uint64_t)accesses[i].len;
+        a[i].mode = (Nodus__V1__AccessMode)accesses[i].mode;
+    }
+    b->naccesses += naccesses;
+    if (attr->label_len) {
+        t->label_off = (uint32_t)b->labels_len;
+        memcpy(b->labels + b->labels_len, attr->label, attr->label_len + 1);
+        b->labels_len += attr->label_len + 1;
+    }
+}
+
+/* ---- nodus_submit ---- */
+
+static int accesses_valid(const nodus_access_t *accesses, size_t naccesses)
+{
+    if (naccesses > NODUS_MAX_ACCESSES_PER_TASK || (naccesses && !accesses)) return 0;
+    for (size_t i = 0; i < naccesses; i++) {
+        const nodus_access_t *a = &accesses[i];
+        uint64_t addr = (uint64_t)(uintptr_t)a->addr;
+        if (a->len == 0 || addr + (uint64_t)a->len < addr) return 0;
+        if (a->mode != NODUS_IN && a->mode != NODUS_OUT && a->mode != NODUS_INOUT) return 0;
+    }
+    return 1;
+}
+
+NODUS_EXPORT int nodus_submit(nodus_t *n, nodus_task_fn fn, void *arg,
+                              const nodus_access_t *accesses, size_t naccesses,
+                              const nodus_task_attr_t *attr)
+{
+    if (!n || !fn || !accesses_valid(accesses, naccesses)) return NODUS_EINVAL;
+    if (!attr) attr = &default_attr;
+    if (attr->ncores > n->ncpus) return NODUS_EINVAL;
+    int rc = session_error(n);
+    if (rc < 0) return rc;
+    /* a body that blocked here could hold the very cores its session needs to drain */
+    bool may_block = !worker_in_task_of(n);
+
+    pthread_mutex_lock(&n->lock);
+    while (may_block && n->outstanding >= n->max_outstanding && session_error(n) == 0) {
+        n->space_waiters++;
+        pthread_cond_wait(&n->space_cv, &n->lock);
+        n->space_waiters--;
+    }
+    rc = session_error(n);
+    if (rc == 0)
+        rc = buf_reserve(&n->pending, naccesses, attr->label_len ? attr->label_len + 1 : 0);
+    uint64_t id = n->next_id;
+    if (rc == 0) rc = table_insert(&n->table, id, fn, arg, attr->ncores);
+    if (rc == 0) {
+        buf_append(&n->pending, id, accesses, naccesses, attr);
+        n->next_id++;
+        n->outstanding++;
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (rc == 0) comm_wake(n);
+    return rc;
+}

@@ -1,0 +1,17 @@
+/*
+ * Submission: task attributes, the buffer of submitted tasks waiting for the comm thread, and
+ * nodus_submit() itself (id assignment, task table insert, back-pressure).
+ */
+#ifndef NODUS_CLIENT_SUBMIT_H
+#define NODUS_CLIENT_SUBMIT_H
+
+#include "internal.h"
+
+/* Initialises an empty buffer. */
+void submit_buf_init(submit_buf_t *b);
+/* Frees the buffer's storage. */
+void submit_buf_free(submit_buf_t *b);
+/* Empties the buffer, keeping its storage for reuse. */
+void submit_buf_clear(submit_buf_t *b);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * The session's task table: what a task id stands for (body, argument, core count) from
+ * submission until its body has returned. Ids are dense (1, 2, 3, ...), so the table is an
+ * array of fixed-size chunks indexed by id: lookup is O(1), and a chunk is freed as soon as every
+ * task in it is done, so memory follows the number of outstanding tasks, not the session's age.
+ *
+ * Not thread-safe: the owner (struct nodus) serialises every call with its lock.
+ */
+#ifndef NODUS_CLIENT_TABLE_H
+#define NODUS_CLIENT_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodus.h"
+
+#define TABLE_CHUNK 4096u
+
+typedef enum task_entry_state {
+    TASK_ENTRY_FREE = 0,  /* no task, or done */
+    TASK_ENTRY_SUBMITTED, /* waiting for its grant */
+    TASK_ENTRY_GRANTED,   /* handed to a worker */
+} task_entry_state_t;
+
+typedef struct task_entry {
+    nodus_task_fn fn;
+    void *arg; /* borrowed from the application */
+    uint32_t ncores;
+    uint32_t state; /* task_entry_state_t */
+} task_entry_t;
+
+typedef struct task_chunk {
+    uint32_t live; /* entries submitted and not done */
+    task_entry_t entries[TABLE_CHUNK];
+} task_chunk_t;
+
+typedef struct task_table {
+    task_chunk_t **dir; /* dir[i] holds chunk number dir_base + i, or NULL once freed; owned */
+    size_t dir_len, dir_cap;
+    uint64_t dir_base;
+    task_chunk_t *spare; /* one freed chunk kept to avoid malloc churn; owned */
+} task_table_t;
+
+/* Initialises an empty table. */
+void table_init(task_table_t *t);
+/* Frees every chunk. */
+void table_free(task_table_t *t);
+/*
+ * Records task `id`, which must be one more than the last id inserted (the first is 1).
+ * Returns 0 or NODUS_ENOMEM (then the table is unchanged).
+ */
+int table_insert(task_table_t *t, uint64_t id, nodus_task_fn fn, void *arg, uint32_t ncores);
+/* The entry of `id` (borrowed until the next insert/complete), or NULL if the id is not live. */
+task_entry_t *table_lookup(task_table_t *t, uint64_t id);
+/*
+ * Forgets live task `id` (its body returned). `next_id` is the id the next insert will use; it
+ * tells whether the task's chunk can still receive tasks. Returns 0, or NODUS_EINVAL if the id
+ * is not live.
+ */
+int table_complete(task_table_t *t, uint64_t id, uint64_t next_id);
+
+#endif
