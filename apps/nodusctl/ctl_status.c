@@ -1,0 +1,195 @@
+/*
+ * The status command and its two printers. Both printers take the reply as nodusd sent it; a
+ * reply without counters (an older or partial daemon) prints zeros rather than failing.
+ */
+#include "ctl_status.h"
+
+#include <inttypes.h>
+
+#include "ctl_table.h"
+#include "json_out.h"
+#include "nodus.h"
+
+static const Nodus__V1__DaemonCounters no_counters = NODUS__V1__DAEMON_COUNTERS__INIT;
+
+static const Nodus__V1__DaemonCounters *counters_of(const Nodus__V1__StatusReply *r)
+{
+    return r->counters ? r->counters : &no_counters;
+}
+
+static const char *role_name(Nodus__V1__Role role)
+{
+    switch (role) {
+    case NODUS__V1__ROLE__ROLE_CLIENT:
+        return "client";
+    case NODUS__V1__ROLE__ROLE_CTL:
+        return "ctl";
+    default:
+        return "unknown";
+    }
+}
+
+/* "3d 04:05:06" or "04:05:06". */
+static void format_uptime(uint64_t ns, char *buf, size_t len)
+{
+    uint64_t s = ns / 1000000000u;
+    uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+    if (d)
+        snprintf(buf, len, "%" PRIu64 "d %02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, d, h, m, s % 60);
+    else
+        snprintf(buf, len, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, h, m, s % 60);
+}
+
+static void print_cores(const Nodus__V1__StatusReply *r, FILE *out)
+{
+    static const char *const headers[] = {"CPU", "STATE", "SESSION", "TASK", "LABEL", "LAST"};
+    ctl_table_t *t = table_create(6, headers, "rlrrlr");
+    if (!t) return;
+    for (size_t i = 0; i < r->n_cores; i++) {
+        const Nodus__V1__CoreStatus *c = r->cores[i];
+        table_cell(t, "%" PRIu32, c->cpu);
+        table_cell(t, "%s", c->busy ? "busy" : "free");
+        if (c->busy) {
+            table_cell(t, "%" PRIu64, c->session_id);
+            table_cell(t, "%" PRIu64, c->task_id);
+            table_cell(t, "%s", c->label && c->label[0] ? c->label : "-");
+        } else {
+            table_cell(t, "-");
+            table_cell(t, "-");
+            table_cell(t, "-");
+        }
+        if (c->last_session_id)
+            table_cell(t, "%" PRIu64, c->last_session_id);
+        else
+            table_cell(t, "-");
+    }
+    table_print(t, out);
+    table_free(t);
+}
+
+static void print_sessions(const Nodus__V1__StatusReply *r, FILE *out)
+{
+    static const char *const headers[] = {"SESSION", "UID",    "PID",       "JOB",     "CLIENT",
+                                          "ROLE",    "WEIGHT", "SUBMITTED", "WAITING", "READY",
+                                          "RUNNING", "DONE",   "CORE-S"};
+    ctl_table_t *t = table_create(13, headers, "rrrlllrrrrrrr");
+    if (!t) return;
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        const Nodus__V1__SessionStatus *s = r->sessions[i];
+        table_cell(t, "%" PRIu64, s->session_id);
+        table_cell(t, "%" PRIu32, s->uid);
+        table_cell(t, "%" PRIu32, s->pid);
+        table_cell(t, "%s", s->job_name && s->job_name[0] ? s->job_name : "-");
+        table_cell(t, "%s", s->client_name && s->client_name[0] ? s->client_name : "-");
+        table_cell(t, "%s", role_name(s->role));
+        table_cell(t, "%" PRIu32, s->weight);
+        table_cell(t, "%" PRIu64, s->submitted);
+        table_cell(t, "%" PRIu64, s->waiting);
+        table_cell(t, "%" PRIu64, s->ready);
+        table_cell(t, "%" PRIu64, s->running);
+        table_cell(t, "%" PRIu64, s->done);
+        table_cell(t, "%" PRIu64 ".%03" PRIu64, s->core_ns / 1000000000u,
+                   s->core_ns / 1000000u % 1000u);
+    }
+    table_print(t, out);
+    table_free(t);
+}
+
+void status_print_text(const Nodus__V1__StatusReply *r, FILE *out)
+{
+    const Nodus__V1__DaemonCounters *k = counters_of(r);
+    char up[64];
+    format_uptime(k->uptime_ns, up, sizeof up);
+    fprintf(out,
+            "nodusd %s  pid %" PRIu32 "  up %s  sessions %zu (%" PRIu64 " total, %" PRIu64
+            " dropped)  tasks %" PRIu64 " submitted, %" PRIu64 " done  grants %" PRIu64
+            "  messages %" PRIu64 " in, %" PRIu64 " out  bytes %" PRIu64 " in, %" PRIu64 " out\n",
+            r->version && r->version[0] ? r->version : "?", r->pid, up, r->n_sessions,
+            k->sessions_total, k->sessions_dropped, k->tasks_submitted, k->tasks_done, k->grants,
+            k->messages_in, k->messages_out, k->bytes_in, k->bytes_out);
+    fputc('\n', out);
+    print_cores(r, out);
+    fputc('\n', out);
+    if (r->n_sessions)
+        print_sessions(r, out);
+    else
+        fputs("no sessions\n", out);
+}
+
+void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
+{
+    const Nodus__V1__DaemonCounters *k = counters_of(r);
+    json_out_t j;
+    json_init(&j, out);
+    json_object_begin(&j, NULL);
+    json_u64(&j, "pid", r->pid);
+    json_str(&j, "version", r->version);
+    json_seconds(&j, "uptime_s", k->uptime_ns);
+
+    json_array_begin(&j, "cores");
+    for (size_t i = 0; i < r->n_cores; i++) {
+        const Nodus__V1__CoreStatus *c = r->cores[i];
+        json_object_begin(&j, NULL);
+        json_u64(&j, "cpu", c->cpu);
+        json_bool(&j, "busy", c->busy);
+        json_u64(&j, "session_id", c->session_id);
+        json_u64(&j, "task_id", c->task_id);
+        json_str(&j, "label", c->label);
+        json_u64(&j, "last_session_id", c->last_session_id);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+
+    json_array_begin(&j, "sessions");
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        const Nodus__V1__SessionStatus *s = r->sessions[i];
+        json_object_begin(&j, NULL);
+        json_u64(&j, "session_id", s->session_id);
+        json_u64(&j, "uid", s->uid);
+        json_u64(&j, "pid", s->pid);
+        json_str(&j, "job", s->job_name);
+        json_str(&j, "client", s->client_name);
+        json_str(&j, "role", role_name(s->role));
+        json_u64(&j, "weight", s->weight);
+        json_u64(&j, "submitted", s->submitted);
+        json_u64(&j, "waiting", s->waiting);
+        json_u64(&j, "ready", s->ready);
+        json_u64(&j, "running", s->running);
+        json_u64(&j, "done", s->done);
+        json_u64(&j, "core_ns", s->core_ns);
+        json_seconds(&j, "core_s", s->core_ns);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+
+    json_object_begin(&j, "counters");
+    json_u64(&j, "uptime_ns", k->uptime_ns);
+    json_u64(&j, "sessions_total", k->sessions_total);
+    json_u64(&j, "sessions_dropped", k->sessions_dropped);
+    json_u64(&j, "tasks_submitted", k->tasks_submitted);
+    json_u64(&j, "tasks_done", k->tasks_done);
+    json_u64(&j, "grants", k->grants);
+    json_u64(&j, "messages_in", k->messages_in);
+    json_u64(&j, "messages_out", k->messages_out);
+    json_u64(&j, "bytes_in", k->bytes_in);
+    json_u64(&j, "bytes_out", k->bytes_out);
+    json_object_end(&j);
+    json_object_end(&j);
+}
+
+int ctl_status(ctl_conn_t *c, int json, FILE *out, char *err, size_t errlen)
+{
+    Nodus__V1__StatusRequest sr = NODUS__V1__STATUS_REQUEST__INIT;
+    Nodus__V1__Msg req = NODUS__V1__MSG__INIT;
+    req.body_case = NODUS__V1__MSG__BODY_STATUS_REQUEST;
+    req.status_request = &sr;
+    Nodus__V1__Msg *reply;
+    int rc = ctl_conn_request(c, &req, NODUS__V1__MSG__BODY_STATUS_REPLY, &reply, err, errlen);
+    if (rc < 0) return rc;
+    if (json)
+        status_print_json(reply->status_reply, out);
+    else
+        status_print_text(reply->status_reply, out);
+    nodus__v1__msg__free_unpacked(reply, NULL);
+    return 0;
+}
