@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Weighted fair share: two jobs with weights 1 and 3, both always with ready 1 ms tasks on a
+# 2-core daemon. Over a 2 s window sampled from nodusctl, the heavy job's core-time must be 3x
+# the light job's within 20% (stated tolerance; the machine is shared with other tests).
+. "$(dirname "$0")/harness.sh"
+start_daemon --cores 2
+export NODUS_SOCKET="$SOCK"
+NODUS_WEIGHT=1 "$BIN/it_busy" --tasks 6000 --us 1000 --job light >/dev/null &
+pl=$!
+NODUS_WEIGHT=3 "$BIN/it_busy" --tasks 9000 --us 1000 --job heavy >/dev/null &
+ph=$!
+sample() { status_json | jq -r --arg j "$1" '[.sessions[] | select(.job == $j) | .core_ns] | add // 0'; }
+sleep 0.5
+l0=$(sample light); h0=$(sample heavy)
+sleep 2
+l1=$(sample light); h1=$(sample heavy)
+w=$(status_json | jq -r '[.sessions[] | select(.job == "heavy") | .weight] | first')
+kill $pl $ph 2>/dev/null || true
+wait $pl $ph 2>/dev/null || true
+[ "$w" = 3 ] || fail "heavy job weight is $w, not 3"
+dl=$((l1 - l0)); dh=$((h1 - h0))
+[ "$dl" -gt 0 ] || fail "light job got no core time"
+ratio=$(awk -v h="$dh" -v l="$dl" 'BEGIN { printf "%.3f", h / l }')
+echo "core-time in window: heavy ${dh} ns, light ${dl} ns, ratio $ratio (expected 3.0 +- 20%)"
+awk -v r="$ratio" 'BEGIN { exit !(r >= 2.4 && r <= 3.6) }' || fail "ratio $ratio out of tolerance"
+# the whole node was used during the window (work-conserving): 2 cores x 2 s, 10% slack
+tot=$((dl + dh))
+[ "$tot" -ge 3600000000 ] || fail "only $tot core-ns used in a 2 s window on 2 cores"
+echo "test_fair_share: OK"
