@@ -11,7 +11,7 @@ packages=(
     build-essential cmake ninja-build pkg-config       # toolchain
     libuv1-dev libprotobuf-c-dev protobuf-c-compiler   # daemon loop, wire protocol
     libinih-dev libhwloc-dev libsystemd-dev            # config, topology, systemd integration
-    libcmocka-dev valgrind clang-format                # tests and checks
+    libcmocka-dev valgrind clang-format jq procps      # tests and checks
     libopenblas-dev                                    # apps (HPCCG, GPT-2 CPU kernels)
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL backend, with a CPU device
 )
