@@ -9,6 +9,20 @@
  * Thread safety: every function may be called from any application thread, and from task
  * bodies, unless its comment says otherwise. No function aborts or exits the host program;
  * failures are negative NODUS_E* codes (nodus_strerror() describes them).
+ *
+ * After a session error (the daemon died or dropped the session) every later call returns that
+ * error, bodies not yet started are skipped, and nodus_close() must still be called. In a child
+ * forked after nodus_open(), calls on the parent's session return NODUS_ECLOSED.
+ *
+ * Environment:
+ *   NODUS_SOCKET          daemon socket (else /run/nodus/nodusd.sock, else the per-user daemon)
+ *   NODUS_NO_AUTOSTART    never start a per-user daemon (NODUS_ECONNECT instead)
+ *   NODUS_DAEMON          nodusd binary to autostart (default: the installed one, then PATH)
+ *   NODUS_JOB             fair-share job name, overriding the program's choice
+ *   NODUS_WEIGHT          initial job weight (the daemon caps it)
+ *   NODUS_MAX_OUTSTANDING submitted-but-unfinished tasks before nodus_submit blocks (1000000)
+ *   NODUS_SPIN_US, NODUS_COMM_SPIN_US   how long idle workers / the comm thread spin (50)
+ *   NODUS_DEBUG           print why a session broke to stderr
  */
 #ifndef NODUS_H
 #define NODUS_H
@@ -66,7 +80,8 @@ typedef struct {
 typedef void (*nodus_task_fn)(void *arg);
 
 /*
- * Opens a session. `job` names the fair-share account (NULL: the program name); `socket_path`
+ * Opens a session. `job` names the fair-share account (NULL: the program name; $NODUS_JOB, when
+ * set, overrides both so a launcher can name jobs); `socket_path`
  * NULL means discovery: $NODUS_SOCKET, then the system socket /run/nodus/nodusd.sock, then the
  * per-user daemon, started on demand unless $NODUS_NO_AUTOSTART is set. $NODUS_WEIGHT sets the
  * initial job weight. On success *out is a session the caller closes with nodus_close().
@@ -106,7 +121,10 @@ NODUS_EXPORT int nodus_submit(nodus_t *n, nodus_task_fn fn, void *arg,
                               const nodus_access_t *accesses, size_t naccesses,
                               const nodus_task_attr_t *attr);
 
-/* Waits until every task this session submitted so far has completed. */
+/*
+ * Waits until every task this session submitted so far has completed. From a body of the same
+ * session it returns NODUS_ESTATE (waiting there could deadlock); so do taskwait_on and close.
+ */
 NODUS_EXPORT int nodus_taskwait(nodus_t *n);
 
 /* Waits until the tasks submitted so far that access [addr, addr+len) have completed. */

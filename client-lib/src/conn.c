@@ -298,6 +298,10 @@ int conn_handshake(int fd, const char *job, uint32_t weight, frame_reader_t *rea
 {
     char prog[NODUS_MAX_NAME + 1], job_name[NODUS_MAX_NAME + 1];
     conn_program_name(prog);
+    /* $NODUS_JOB wins over the program's own choice: launchers name jobs for fair share */
+    const char *env_job = getenv("NODUS_JOB");
+    if (env_job && *env_job)
+        job = env_job;
     name_copy(job_name, job && *job ? job : prog);
 
     Nodus__V1__Hello hello = NODUS__V1__HELLO__INIT;
