@@ -24,6 +24,8 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned config fields are
 
 #define CONFIG_IDLE_EXIT_MAX         31536000u /* one year, in seconds */
 #define CONFIG_RESERVE_AFTER_MAX     3600000u  /* one hour, in ms */
+#define CONFIG_LOOKAHEAD_MAX         64u       /* the scheduler's own cap */
+#define CONFIG_LOOKAHEAD_MAX_US_MAX  1000000u  /* one second */
 #define CONFIG_SESSIONS_PER_USER_MAX 1000000u
 #define CONFIG_OUTSTANDING_MAX       1000000000ull /* per session */
 
@@ -54,6 +56,9 @@ static const config_key_t config_keys[] = {
     {"sched", "max_weight", CONFIG_UINT, FIELD(max_weight), 1, NODUS_MAX_WEIGHT},
     {"sched", "reserve_after_ms", CONFIG_UINT, FIELD(reserve_after_ms), 0,
      CONFIG_RESERVE_AFTER_MAX},
+    {"sched", "lookahead", CONFIG_UINT, FIELD(lookahead), 0, CONFIG_LOOKAHEAD_MAX},
+    {"sched", "lookahead_max_us", CONFIG_UINT, FIELD(lookahead_max_us), 0,
+     CONFIG_LOOKAHEAD_MAX_US_MAX},
     /* limits: 0 = no limit */
     {"limits", "max_sessions_per_user", CONFIG_UINT, FIELD(max_sessions_per_user), 0,
      CONFIG_SESSIONS_PER_USER_MAX},
@@ -74,6 +79,8 @@ void config_defaults(nodus_config_t *c)
     c->default_weight = 1;
     c->max_weight = 16;
     c->reserve_after_ms = 20;
+    c->lookahead = 4;
+    c->lookahead_max_us = 200;
     c->max_sessions_per_user = 64;
     c->max_outstanding_tasks = 1000000;
 }

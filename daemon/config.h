@@ -8,6 +8,8 @@
  *   daemon.log_level   err|warning|notice|info|debug
  *   daemon.idle_exit   seconds with no client session before exiting (0 = never)
  *   sched.default_weight, sched.max_weight, sched.reserve_after_ms
+ *   sched.lookahead    tasks granted ahead per busy core to a session with short tasks (0 = off)
+ *   sched.lookahead_max_us  "short": a session's average task time below this
  *   limits.max_sessions_per_user, limits.max_outstanding_tasks   (per session)
  */
 #ifndef NODUS_CONFIG_H
@@ -18,13 +20,15 @@
 #include <stdio.h>
 
 typedef struct nodus_config {
-    char socket_path[108];      /* sun_path size */
-    char cores[256];            /* as given; "" = affinity set */
+    char socket_path[108]; /* sun_path size */
+    char cores[256];       /* as given; "" = affinity set */
     int log_level;
     unsigned idle_exit_s;
     uint32_t default_weight;
     uint32_t max_weight;
     unsigned reserve_after_ms;
+    unsigned lookahead;        /* sched_config.lookahead */
+    unsigned lookahead_max_us; /* sched_config.lookahead_max_ns, in microseconds */
     unsigned max_sessions_per_user;
     uint64_t max_outstanding_tasks;
 } nodus_config_t;

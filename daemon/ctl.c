@@ -22,6 +22,7 @@ static void fill_core(daemon_t *d, size_t i, Nodus__V1__CoreStatus *cs)
         cs->session_id = t->session ? ((session_t *)t->session)->id : 0;
         cs->task_id = t->id;
         cs->label = t->label;
+        cs->queued = (uint32_t)sched_core_queued(d->sched, i);
     }
     sched_client_t *last = sched_core_last_client(d->sched, i);
     if (last) {

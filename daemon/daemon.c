@@ -121,6 +121,8 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
         .default_weight = cfg->default_weight,
         .max_weight = cfg->max_weight,
         .reserve_after_ns = (uint64_t)cfg->reserve_after_ms * 1000000u,
+        .lookahead = cfg->lookahead,
+        .lookahead_max_ns = (uint64_t)cfg->lookahead_max_us * 1000u,
     };
     d->sched = sched_create(cpus, ncores, &sc);
     if (!d->sched) return NODUS_EINVAL;

@@ -1,17 +1,43 @@
 /*
  * The core scheduler: which ready task of which session runs on which core, node-wide.
  *
- * Invariants: a core is free or granted to exactly one running task; a task with ncores = k
- * holds k cores at once. An idle core goes to any client with ready work. Between clients with
- * ready work, core-time is shared by weighted fair share: each job (uid + job name; several
- * sessions, e.g. MPI ranks, may belong to one job) has a virtual time = core-ns used / weight,
- * and the job with the smallest virtual time goes first; a job that becomes active again starts
- * at the smallest virtual time of the active jobs (no credit hoarded while idle). Within a job,
- * the session with the least core-time goes first; within a session, higher priority first, then
- * submission order. Among free cores, a session gets the one it last used when it can.
+ * Invariants: a core is free or busy. A busy core has one head task (the one whose body runs)
+ * and, with lookahead, up to `lookahead` queued tasks of the head's client behind it; so at most
+ * one task body runs on a core at any instant, and tasks of two sessions never share a core's
+ * queue. A task with ncores = k heads k cores at once. An idle core goes to any client with
+ * ready work. Between clients with ready work, core-time is shared by weighted fair share: each
+ * job (uid + job name; several sessions, e.g. MPI ranks, may belong to one job) has a virtual
+ * time = core-ns used / weight, and the job with the smallest virtual time goes first; a job
+ * that becomes active again starts at the smallest virtual time of the active jobs (no credit
+ * hoarded while idle). Within a job, the session with the least core-time goes first; within a
+ * session, higher priority first, then submission order. Among free cores, a session gets the
+ * one it last used when it can.
  *
  * A task needing more cores than are free is passed over (others backfill) until it has waited
  * `reserve_after_ns`; from then on free cores are held for it so it cannot starve.
+ *
+ * Lookahead. A daemon round trip (grant -> body -> done -> next grant) would leave a core idle
+ * between two short tasks, so once the free cores are filled, sched_dispatch() also grants
+ * tasks ahead of time on busy cores. The client's worker for a core runs its grants in FIFO
+ * order, so a queued task starts the moment the body before it returns. A task is queued on
+ * busy core c only if all of these hold:
+ *   - c's head is a 1-core task, and the head's client has a ready head task with ncores = 1
+ *     (it is the task queued: lookahead takes tasks in the client's usual order);
+ *   - the client's measured task time is below lookahead_max_ns: an exponential moving average
+ *     (alpha = 1/8) of finish - start over its finished 1-core tasks; until 8 have finished,
+ *     no lookahead;
+ *   - no reservation for a wide task is active;
+ *   - the client is one fair share would serve next: its job has the smallest vtime among jobs
+ *     with ready work, and it has the least core-time among that job's sessions with ready work
+ *     (ties allowed at both levels). When someone else is more deserving, the client's cores
+ *     are not refilled: each frees when its queue has run out, and normal dispatch gives it to
+ *     the deserving one.
+ * Queues are filled level by level over the client's cores (a first queued task on each before
+ * a second on any), up to `lookahead` per core. Queued tasks are granted (RUNNING, reported in
+ * sched_dispatch's output like any grant) but are charged nothing until they become the head:
+ * when the head finishes, the first queued task becomes the head with start_ns = now and the
+ * core stays busy, charged to the same client without a gap. Tasks on a core finish in FIFO
+ * order (one worker runs them one after another), so only a head may finish.
  *
  * Pure logic with injected time: no I/O, no libuv. Loop thread only.
  */
@@ -27,14 +53,16 @@ typedef struct sched sched_t;
 typedef struct sched_client sched_client_t;
 
 typedef struct sched_config {
-    uint32_t default_weight;   /* weight for a client that asks for 0 */
+    uint32_t default_weight;   /* weight for a new job whose client asks for 0 */
     uint32_t max_weight;       /* cap on requested weights */
     uint64_t reserve_after_ns; /* see above; 0 = reserve at once */
+    uint32_t lookahead;        /* max tasks queued per busy core; 0 disables (at most 64) */
+    uint64_t lookahead_max_ns; /* lookahead only for clients whose tasks average less */
 } sched_config_t;
 
-/* One placement decided by sched_dispatch(). */
+/* One placement decided by sched_dispatch(): a task on free cores, or queued on a busy core. */
 typedef struct sched_grant {
-    task_t *task;           /* now RUNNING; task->cores[0..ncores) hold its core indices */
+    task_t *task; /* now RUNNING; task->cores[0..ncores) hold its core indices */
     sched_client_t *client;
 } sched_grant_t;
 
@@ -46,47 +74,61 @@ void sched_destroy(sched_t *s);
 /* Number of cores, and the OS CPU id of core index i. */
 size_t sched_ncores(const sched_t *s);
 uint32_t sched_core_cpu(const sched_t *s, size_t i);
-/* The running task on core index i, or NULL if free. */
+/* The head (running) task on core index i, or NULL if free. */
 task_t *sched_core_task(const sched_t *s, size_t i);
+/* Lookahead tasks queued behind the head of core index i (0 if free or out of range). */
+size_t sched_core_queued(const sched_t *s, size_t i);
 /* The client that last ran a task on core i (NULL if none or removed). */
 sched_client_t *sched_core_last_client(const sched_t *s, size_t i);
 /* Free cores right now. */
 size_t sched_free_cores(const sched_t *s);
 
 /*
- * Adds a client (a session's scheduling state) to the job (uid, job). `weight` 0 means the
- * default; larger weights are capped at max_weight. A job's weight is the last one set by any
- * of its sessions. `owner` is returned by sched_client_owner(). NULL on OOM.
+ * Adds a client (a session's scheduling state) to the job (uid, job). `weight` 0 asks for
+ * nothing: a new job gets the default, an existing job keeps its weight. Larger weights are
+ * capped at max_weight. A job's weight is the last non-zero one set by any of its sessions.
+ * `owner` is returned by sched_client_owner(). NULL on OOM.
  */
 sched_client_t *sched_client_add(sched_t *s, uint32_t uid, const char *job, uint32_t weight,
                                  void *owner);
 /*
- * Removes a client: its running tasks' cores are freed at once (charged up to now_ns) and its
- * ready tasks leave the queue. The tasks are not freed (they belong to the session).
+ * Removes a client: the cores it heads are freed at once (charged up to now_ns), dropping the
+ * tasks queued on them, and its ready tasks leave the queue. The tasks are not freed (they
+ * belong to the session).
  */
 void sched_client_remove(sched_t *s, sched_client_t *c, uint64_t now_ns);
-/* Sets the client's job weight (0 = default, capped); returns the weight in force. */
-uint32_t sched_client_set_weight(sched_t *s, sched_client_t *c, uint32_t weight);
+/*
+ * Sets the client's job weight at now_ns (0 = default, capped); returns the weight in force.
+ * Core-time used so far keeps the price it had: the job's vtime does not jump.
+ */
+uint32_t sched_client_set_weight(sched_t *s, sched_client_t *c, uint32_t weight, uint64_t now_ns);
 void *sched_client_owner(const sched_client_t *c);
 uint32_t sched_client_weight(const sched_client_t *c);
-/* Core-ns used by this client: finished tasks plus running ones up to now_ns. */
+/* Core-ns used by this client: finished tasks plus heads up to now_ns (queued ones: nothing). */
 uint64_t sched_client_core_ns(const sched_client_t *c, uint64_t now_ns);
-/* Tasks in this client's ready queue, and running. */
+/* Tasks in this client's ready queue, and granted (running heads plus queued lookahead). */
 size_t sched_client_ready(const sched_client_t *c);
 size_t sched_client_running(const sched_client_t *c);
 
-/* Queues a READY task of client c. */
-void sched_push_ready(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns);
+/*
+ * Queues a READY task of client c. Returns 0, NODUS_EINVAL if t is not READY or is already
+ * queued, or NODUS_ENOMEM if the ready queue cannot grow (t is then not queued).
+ */
+int sched_push_ready(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns);
 
 /*
- * Places ready tasks on free cores until either runs out or `max` grants are written to `out`;
- * each placed task becomes RUNNING. Returns the number of grants.
+ * Places ready tasks on free cores, then queues lookahead tasks on busy cores (see above), until
+ * there is nothing more to do or `max` grants are written to `out`; each granted task becomes
+ * RUNNING. Returns the number of grants; when it is `max`, call again for the rest.
  */
 size_t sched_dispatch(sched_t *s, uint64_t now_ns, sched_grant_t *out, size_t max);
 
 /*
- * The body of running task t of client c returned: its cores become free and its core-time is
- * charged. Returns 0, or NODUS_EINVAL if t is not running for c (the caller drops the peer).
+ * The body of task t of client c returned. t must be the head of each of its cores; the head is
+ * charged (now - start_ns) x ncores. On each core the first queued task becomes the head
+ * (start_ns = now_ns; the core stays busy); a core with none queued becomes free. Returns 0, or
+ * NODUS_EINVAL with nothing changed if t is not a head of c (not granted, another client's, or
+ * still queued behind another task: the caller drops the peer).
  */
 int sched_task_finished(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns);
 

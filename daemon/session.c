@@ -96,7 +96,9 @@ static void on_ready(task_t *t, void *ctx)
 {
     session_t *s = ctx;
     if (t->kind == TASK_KIND_CPU) {
-        sched_push_ready(s->d->sched, s->client, t, s->d->now_ns);
+        int rc = sched_push_ready(s->d->sched, s->client, t, s->d->now_ns);
+        /* a task the scheduler does not hold would never run: drop the session after the call */
+        if (rc < 0 && s->ready_error == 0) s->ready_error = rc;
         daemon_mark_dirty(s->d);
         return;
     }
@@ -350,7 +352,7 @@ static void on_wait(session_t *s, const Nodus__V1__Wait *w)
 
 static void on_set_weight(session_t *s, const Nodus__V1__SetWeight *sw)
 {
-    s->weight = sched_client_set_weight(s->d->sched, s->client, sw->weight);
+    s->weight = sched_client_set_weight(s->d->sched, s->client, sw->weight, s->d->now_ns);
     daemon_mark_dirty(s->d);
     LOG(LOG_DEBUG, "session", s->id, "weight %u (asked %u)", s->weight, sw->weight);
 }
@@ -414,6 +416,12 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
         break;
     case SESSION_CLOSED:
         break;
+    }
+    if (s->ready_error && s->state != SESSION_CLOSED) {
+        char why[96];
+        snprintf(why, sizeof why, "scheduler refused a ready task: %s",
+                 nodus_strerror(s->ready_error));
+        session_fail(s, s->ready_error, why);
     }
     if (s->out_of_memory && s->state != SESSION_CLOSED)
         session_fail(s, NODUS_ENOMEM, "out of memory");

@@ -87,6 +87,7 @@ typedef struct session {
     task_t **grants;
     size_t ngrants, grants_cap;
     int out_of_memory;  /* an allocation inside a callback failed: drop soon */
+    int ready_error;    /* the scheduler refused a ready task (its error code): drop soon */
     int granted_listed; /* on the daemon's list of sessions holding grants */
     struct session *granted_next;
 } session_t;

@@ -16,7 +16,8 @@ struct session;
 typedef enum task_state {
     TASK_WAITING = 0, /* has unfinished predecessors */
     TASK_READY,       /* in its session's ready queue */
-    TASK_RUNNING,     /* granted cores; body running in the client */
+    TASK_RUNNING,     /* granted: the head of its core(s) runs its body in the client, or (a
+                         lookahead grant) it waits on its core behind the running head */
     TASK_DONE,        /* complete: successors released */
 } task_state_t;
 
@@ -31,25 +32,26 @@ typedef struct task {
     task_kind_t kind;
     task_state_t state;
     int32_t priority;
-    uint32_t ncores;         /* >= 1 */
+    uint32_t ncores; /* >= 1 */
     uint32_t refs;
 
     /* deps */
-    uint32_t npreds;         /* predecessors not yet complete */
+    uint32_t npreds; /* predecessors not yet complete */
     uint32_t nsucc, succ_cap;
-    struct task **succ;      /* owned array of borrowed pointers */
-    uint64_t mark;           /* deps_add serial that last linked to this task (dedupe) */
+    struct task **succ; /* owned array of borrowed pointers */
+    uint64_t mark;      /* deps_add serial that last linked to this task (dedupe) */
 
     /* sched */
-    uint64_t seq;            /* FIFO order among equal priorities */
-    uint32_t heap_pos;       /* index in the client's ready heap */
-    uint32_t core0;          /* storage for a 1-core grant */
-    uint32_t *cores;         /* granted core indices (sched's numbering); &core0 or owned */
-    uint64_t ready_ns, start_ns;
+    uint64_t seq;      /* FIFO order among equal priorities */
+    uint32_t heap_pos; /* index in the client's ready heap */
+    uint32_t core0;    /* storage for a 1-core grant */
+    uint32_t *cores;   /* granted core indices (sched's numbering); &core0 or owned */
+    uint64_t ready_ns;
+    uint64_t start_ns; /* when it became the head of its cores (charging starts) */
 
     /* session */
     struct task *live_prev, *live_next; /* session's list of live tasks */
-    uint64_t wait_token;     /* TASK_KIND_WAIT: the Wait to answer */
+    uint64_t wait_token;                /* TASK_KIND_WAIT: the Wait to answer */
     char label[NODUS_MAX_NAME + 1];
 } task_t;
 

@@ -42,8 +42,9 @@ static void format_uptime(uint64_t ns, char *buf, size_t len)
 
 static void print_cores(const Nodus__V1__StatusReply *r, FILE *out)
 {
-    static const char *const headers[] = {"CPU", "STATE", "SESSION", "TASK", "LABEL", "LAST"};
-    ctl_table_t *t = table_create(6, headers, "rlrrlr");
+    static const char *const headers[] = {"CPU",   "STATE",  "SESSION", "TASK",
+                                          "LABEL", "QUEUED", "LAST"};
+    ctl_table_t *t = table_create(7, headers, "rlrrlrr");
     if (!t) return;
     for (size_t i = 0; i < r->n_cores; i++) {
         const Nodus__V1__CoreStatus *c = r->cores[i];
@@ -53,7 +54,9 @@ static void print_cores(const Nodus__V1__StatusReply *r, FILE *out)
             table_cell(t, "%" PRIu64, c->session_id);
             table_cell(t, "%" PRIu64, c->task_id);
             table_cell(t, "%s", c->label && c->label[0] ? c->label : "-");
+            table_cell(t, "%" PRIu32, c->queued);
         } else {
+            table_cell(t, "-");
             table_cell(t, "-");
             table_cell(t, "-");
             table_cell(t, "-");
@@ -135,6 +138,7 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         json_u64(&j, "session_id", c->session_id);
         json_u64(&j, "task_id", c->task_id);
         json_str(&j, "label", c->label);
+        json_u64(&j, "queued", c->queued);
         json_u64(&j, "last_session_id", c->last_session_id);
         json_object_end(&j);
     }

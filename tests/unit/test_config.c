@@ -59,6 +59,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.default_weight, 1);
     assert_int_equal(c.max_weight, 16);
     assert_int_equal(c.reserve_after_ms, 20);
+    assert_int_equal(c.lookahead, 4);
+    assert_int_equal(c.lookahead_max_us, 200);
     assert_int_equal(c.max_sessions_per_user, 64);
     assert_int_equal(c.max_outstanding_tasks, 1000000);
 }
@@ -81,6 +83,8 @@ static void test_file_all_keys(void **state)
                        "default_weight=2\n"
                        "max_weight = 100\n"
                        "reserve_after_ms = 0   ; inline comment\n"
+                       "lookahead = 4\n"
+                       "lookahead_max_us = 50\n"
                        "[limits]\n"
                        "max_sessions_per_user = 8\n"
                        "max_outstanding_tasks = 5000\n",
@@ -93,6 +97,8 @@ static void test_file_all_keys(void **state)
     assert_int_equal(c.default_weight, 2);
     assert_int_equal(c.max_weight, 100);
     assert_int_equal(c.reserve_after_ms, 0);
+    assert_int_equal(c.lookahead, 4);
+    assert_int_equal(c.lookahead_max_us, 50);
     assert_int_equal(c.max_sessions_per_user, 8);
     assert_int_equal(c.max_outstanding_tasks, 5000);
 }
@@ -151,6 +157,9 @@ static void test_file_bad_values(void **state)
     expect_file_error("[sched]\ndefault_weight =\n", ":2: sched.default_weight: not a");
     expect_file_error("[sched]\nreserve_after_ms = 99999999999999999999999\n",
                       ":2: sched.reserve_after_ms: out of range");
+    expect_file_error("[sched]\nlookahead = 65\n", ":2: sched.lookahead: out of range (0-64)");
+    expect_file_error("[sched]\nlookahead_max_us = 2000000\n",
+                      ":2: sched.lookahead_max_us: out of range (0-1000000)");
     expect_file_error("[daemon]\nidle_exit = 1 2\n", ":2: daemon.idle_exit: trailing");
     expect_file_error("[limits]\nmax_sessions_per_user = 1000001\n",
                       ":2: limits.max_sessions_per_user: out of range");
@@ -252,6 +261,14 @@ static void test_set_each_key(void **state)
     assert_int_equal(c.default_weight, NODUS_MAX_WEIGHT);
     assert_int_equal(config_set(&c, "sched", "reserve_after_ms", "3600000"), 0);
     assert_int_equal(c.reserve_after_ms, 3600000);
+    assert_int_equal(config_set(&c, "sched", "lookahead", "0"), 0); /* 0 = off */
+    assert_int_equal(c.lookahead, 0);
+    assert_int_equal(config_set(&c, "sched", "lookahead", "64"), 0);
+    assert_int_equal(c.lookahead, 64);
+    assert_int_equal(config_set(&c, "sched", "lookahead_max_us", "1000000"), 0);
+    assert_int_equal(c.lookahead_max_us, 1000000);
+    assert_int_equal(config_set(&c, "sched", "lookahead_max_us", "0"), 0);
+    assert_int_equal(c.lookahead_max_us, 0);
     assert_int_equal(config_set(&c, "limits", "max_sessions_per_user", "1"), 0);
     assert_int_equal(c.max_sessions_per_user, 1);
     assert_int_equal(config_set(&c, "limits", "max_outstanding_tasks", "1000000000"), 0);
@@ -272,6 +289,9 @@ static void test_set_each_key(void **state)
     assert_int_equal(config_set(&c, "sched", "max_weight", "10001"), NODUS_EINVAL);
     assert_int_equal(config_set(&c, "sched", "max_weight", "9999"), NODUS_EINVAL); /* < default */
     assert_int_equal(config_set(&c, "sched", "reserve_after_ms", "3600001"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "sched", "lookahead", "65"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "sched", "lookahead", "-1"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "sched", "lookahead_max_us", "1000001"), NODUS_EINVAL);
     assert_int_equal(config_set(&c, "limits", "max_outstanding_tasks", "1000000001"), NODUS_EINVAL);
     assert_int_equal(config_set(&c, NULL, "cores", "1"), NODUS_EINVAL);
     assert_memory_equal(&c, &d, sizeof c);
@@ -298,6 +318,11 @@ static void test_overrides(void **state)
     assert_string_equal(c.cores, "0,2,4-5");
     assert_int_equal(c.default_weight, 2);
     assert_int_equal(c.log_level, LOG_DEBUG);
+
+    /* lookahead off, as apps/bench/run_overhead.sh measures it */
+    assert_int_equal(config_apply_overrides(&c, "sched.lookahead=0", err, sizeof err), 0);
+    assert_int_equal(c.lookahead, 0);
+    assert_int_equal(c.lookahead_max_us, 200);
 
     /* nothing to apply */
     nodus_config_t d = c;
@@ -347,6 +372,8 @@ static void test_print_round_trip(void **state)
                                                     "daemon.idle_exit=5,sched.default_weight=3,"
                                                     "sched.max_weight=9,"
                                                     "sched.reserve_after_ms=7,"
+                                                    "sched.lookahead=3,"
+                                                    "sched.lookahead_max_us=99,"
                                                     "limits.max_sessions_per_user=2,"
                                                     "limits.max_outstanding_tasks=77",
                                                     err, sizeof err),
@@ -366,6 +393,8 @@ static void test_print_round_trip(void **state)
                               "default_weight =",
                               "max_weight =",
                               "reserve_after_ms =",
+                              "lookahead =",
+                              "lookahead_max_us =",
                               "[limits]",
                               "max_sessions_per_user =",
                               "max_outstanding_tasks ="};
