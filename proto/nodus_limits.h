@@ -18,5 +18,10 @@
 #define NODUS_MAX_NAME 63u                    /* job, client and label strings, in bytes */
 #define NODUS_MAX_WEIGHT 10000u               /* absolute cap; the config caps lower */
 #define NODUS_MAX_ERROR_TEXT 255u
+#define NODUS_MAX_DEVICES 64u                 /* devices one daemon may own */
+#define NODUS_MAX_DEVICE_SLOTS 64u            /* streams / queues per device */
+#define NODUS_MAX_CUDA_EVENTS 65536u          /* a client's CUDA event pool entries */
+#define NODUS_CUDA_IPC_HANDLE_SIZE 64u        /* sizeof(cudaIpcEventHandle_t) */
+#define NODUS_IMPLS_KNOWN 0x7u                /* CPU | CUDA | OPENCL bits of TaskSpec.impls */
 
 #endif

@@ -58,6 +58,27 @@ static int task_ok(const Nodus__V1__TaskSpec *t, unsigned ncores, const char **w
         BAD("task asks for more cores than the daemon owns");
     if (!name_ok(t->label))
         BAD("task label too long or not text");
+    if (t->impls & ~NODUS_IMPLS_KNOWN)
+        BAD("task offers an unknown device kind");
+    return 0;
+}
+
+static int kind_ok(Nodus__V1__DeviceKind k)
+{
+    return k == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU ||
+           k == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA ||
+           k == NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL;
+}
+
+static int ids_ok(size_t n, const uint64_t *ids, const char *what, const char **why)
+{
+    if (n == 0)
+        BAD(what);
+    if (n > NODUS_MAX_DONE_PER_MSG)
+        BAD("too many ids in one message");
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == 0)
+            BAD("task id 0");
     return 0;
 }
 
@@ -90,14 +111,23 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
         return 0;
     }
     case NODUS__V1__MSG__BODY_DONE:
-        if (m->done->n_task_ids == 0)
-            BAD("empty done");
-        if (m->done->n_task_ids > NODUS_MAX_DONE_PER_MSG)
-            BAD("too many ids in one done");
-        for (size_t i = 0; i < m->done->n_task_ids; i++)
-            if (m->done->task_ids[i] == 0)
-                BAD("done for task id 0");
+        if (ids_ok(m->done->n_task_ids, m->done->task_ids, "empty done", why) < 0)
+            return NODUS_EPROTO;
+        if (m->done->n_cuda_events > m->done->n_task_ids)
+            BAD("more cuda events than tasks in one done");
+        for (size_t i = 0; i < m->done->n_cuda_events; i++) {
+            const Nodus__V1__CudaEvent *e = m->done->cuda_events[i];
+            if (!e || e->task_id == 0)
+                BAD("cuda event for task id 0");
+            if (e->ipc_handle.len != 0 && e->ipc_handle.len != NODUS_CUDA_IPC_HANDLE_SIZE)
+                BAD("cuda event handle of the wrong size");
+            if (e->pool_index >= NODUS_MAX_CUDA_EVENTS)
+                BAD("cuda event pool index out of range");
+        }
         return 0;
+    case NODUS__V1__MSG__BODY_DEVICE_DONE:
+        return ids_ok(m->device_done->n_task_ids, m->device_done->task_ids, "empty device done",
+                      why);
     case NODUS__V1__MSG__BODY_WAIT:
         if (m->wait->len && m->wait->addr + m->wait->len < m->wait->addr)
             BAD("wait range wraps around the address space");
@@ -111,7 +141,8 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
             BAD("grant count out of range");
         for (size_t i = 0; i < m->grants->n_grants; i++) {
             const Nodus__V1__Grant *g = m->grants->grants[i];
-            if (!g || g->task_id == 0 || g->n_cores == 0 || g->n_cores > NODUS_MAX_CORES)
+            if (!g || g->task_id == 0 || g->n_cores == 0 || g->n_cores > NODUS_MAX_CORES ||
+                !kind_ok(g->kind) || g->device >= NODUS_MAX_DEVICES)
                 BAD("malformed grant");
         }
         return 0;
@@ -121,6 +152,17 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
         if (m->welcome->version < NODUS_PROTO_VERSION_MIN ||
             m->welcome->version > NODUS_PROTO_VERSION_MAX)
             BAD("welcome with an unsupported version");
+        if (m->welcome->n_devices > NODUS_MAX_DEVICES)
+            BAD("welcome with too many devices");
+        for (size_t i = 0; i < m->welcome->n_devices; i++) {
+            const Nodus__V1__DeviceInfo *dv = m->welcome->devices[i];
+            if (!dv || dv->index != i || !kind_ok(dv->kind) ||
+                dv->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU)
+                BAD("welcome with a malformed device");
+            if (dv->n_cores > NODUS_MAX_CORES || dv->slots == 0 ||
+                dv->slots > NODUS_MAX_DEVICE_SLOTS)
+                BAD("welcome with a malformed device");
+        }
         return 0;
     case NODUS__V1__MSG__BODY_ERROR:
         if (m->error->message && strnlen(m->error->message, NODUS_MAX_ERROR_TEXT + 1) >
@@ -154,6 +196,7 @@ const char *msg_body_name(const Nodus__V1__Msg *m)
     case NODUS__V1__MSG__BODY_STATUS_REPLY: return "status_reply";
     case NODUS__V1__MSG__BODY_ERROR: return "error";
     case NODUS__V1__MSG__BODY_BYE: return "bye";
+    case NODUS__V1__MSG__BODY_DEVICE_DONE: return "device_done";
     default: return "unknown";
     }
 }

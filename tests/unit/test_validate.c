@@ -366,9 +366,9 @@ static void test_unknown_and_null(void **state)
     m.body_case = (Nodus__V1__Msg__BodyCase)99;
     check(&m, 0, "unknown type");
 
-    /* from the wire: field 13 (a body this version does not know), empty, then an access with
+    /* from the wire: field 50 (a body this version does not know), empty, then an access with
      * mode 7: both decode, neither validates */
-    const uint8_t future[] = {0x6a, 0x00};
+    const uint8_t future[] = {0x92, 0x03, 0x00};
     Nodus__V1__Msg *o = frame_decode(future, sizeof future);
     assert_non_null(o);
     check(o, 0, "unknown type");
