@@ -14,6 +14,7 @@ packages=(
     libcmocka-dev valgrind clang-format jq procps      # tests and checks
     libopenblas-dev                                    # apps (HPCCG, GPT-2 CPU kernels)
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL backend, with a CPU device
+    dpkg-dev file groff-base systemd                   # packaging: cpack DEB, man pages, units
 )
 
 missing=()
