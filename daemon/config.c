@@ -14,6 +14,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cpulist.h"
 #include "log.h"
@@ -28,12 +29,15 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned config fields are
 #define CONFIG_LOOKAHEAD_MAX_US_MAX  1000000u  /* one second */
 #define CONFIG_SESSIONS_PER_USER_MAX 1000000u
 #define CONFIG_OUTSTANDING_MAX       1000000000ull /* per session */
+#define CONFIG_IN_FLIGHT_MAX         65536u        /* tasks in flight on one device */
 
 typedef enum config_type {
     CONFIG_SOCKET,    /* absolute path, or "" for the default */
     CONFIG_CORES,     /* CPU list or count, or "" for the affinity set */
     CONFIG_LOG_LEVEL, /* name or digit */
     CONFIG_UINT,      /* decimal integer in [min, max] */
+    CONFIG_BOOL,      /* yes|no (true|false, on|off, 1|0), an unsigned 0 or 1 */
+    CONFIG_LIST,      /* comma-separated items of text, or "" */
 } config_type_t;
 
 typedef struct config_key {
@@ -64,6 +68,16 @@ static const config_key_t config_keys[] = {
      CONFIG_SESSIONS_PER_USER_MAX},
     {"limits", "max_outstanding_tasks", CONFIG_UINT, FIELD(max_outstanding_tasks), 0,
      CONFIG_OUTSTANDING_MAX},
+    {"devices", "cuda", CONFIG_BOOL, FIELD(devices_cuda), 0, 1},
+    {"devices", "opencl", CONFIG_BOOL, FIELD(devices_opencl), 0, 1},
+    {"devices", "allow", CONFIG_LIST, FIELD(devices_allow), 0, 0},
+    {"devices", "slots", CONFIG_UINT, FIELD(devices_slots), 1, NODUS_MAX_DEVICE_SLOTS},
+    {"devices", "max_in_flight", CONFIG_UINT, FIELD(devices_max_in_flight), 1,
+     CONFIG_IN_FLIGHT_MAX},
+    {"devices", "max_in_flight_per_session", CONFIG_UINT, FIELD(devices_max_per_session), 1,
+     CONFIG_IN_FLIGHT_MAX},
+    {"devices", "opencl_cpu_cores", CONFIG_UINT, FIELD(devices_opencl_cpu_cores), 0,
+     NODUS_MAX_CORES},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -83,6 +97,12 @@ void config_defaults(nodus_config_t *c)
     c->lookahead_max_us = 200;
     c->max_sessions_per_user = 64;
     c->max_outstanding_tasks = 1000000;
+    c->devices_cuda = 1;
+    c->devices_opencl = 1;
+    c->devices_slots = 4;
+    c->devices_max_in_flight = 64;
+    c->devices_max_per_session = 32;
+    c->devices_opencl_cpu_cores = 0;
 }
 
 static const config_key_t *config_find(const char *section, const char *name)
@@ -146,6 +166,49 @@ static int check_cores(const char *value, char *why, size_t whylen)
     return 0;
 }
 
+static int parse_bool(const char *value, unsigned *out, char *why, size_t whylen)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(value, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(value, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "not yes or no");
+    return NODUS_EINVAL;
+}
+
+/* A comma list: text items (no control characters), none empty; "" is the empty list. */
+static int check_list(const char *value, char *why, size_t whylen)
+{
+    if (value[0] == '\0') return 0;
+    const char *item = value;
+    for (const char *p = value;; p++) {
+        if (*p == ',' || *p == '\0') {
+            const char *a = item, *b = p;
+            while (a < b && isspace((unsigned char)*a))
+                a++;
+            while (b > a && isspace((unsigned char)b[-1]))
+                b--;
+            if (a == b) {
+                snprintf(why, whylen, "empty item in the list");
+                return NODUS_EINVAL;
+            }
+            if (*p == '\0') return 0;
+            item = p + 1;
+        } else if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(why, whylen, "control character in the list");
+            return NODUS_EINVAL;
+        }
+    }
+}
+
 static int parse_uint(const config_key_t *k, const char *value, uint64_t *out, char *why,
                       size_t whylen)
 {
@@ -187,6 +250,15 @@ static int config_set_key(nodus_config_t *c, const char *section, const char *na
     case CONFIG_CORES:
         if ((rc = check_cores(value, why, whylen)) < 0) return rc;
         return set_string(c, k, value, why, whylen);
+    case CONFIG_LIST:
+        if ((rc = check_list(value, why, whylen)) < 0) return rc;
+        return set_string(c, k, value, why, whylen);
+    case CONFIG_BOOL: {
+        unsigned v;
+        if ((rc = parse_bool(value, &v, why, whylen)) < 0) return rc;
+        memcpy((char *)c + k->offset, &v, sizeof v);
+        return 0;
+    }
     case CONFIG_LOG_LEVEL: {
         int level = log_level_parse(value);
         if (level < 0) {
@@ -457,7 +529,14 @@ void config_print(const nodus_config_t *c, FILE *out)
             fprintf(out, "\n[%s]\n", section);
         }
         switch (k->type) {
+        case CONFIG_BOOL: {
+            unsigned v;
+            memcpy(&v, field, sizeof v);
+            fprintf(out, "%s = %s\n", k->name, v ? "yes" : "no");
+            break;
+        }
         case CONFIG_SOCKET:
+        case CONFIG_LIST:
         case CONFIG_CORES: {
             const char *s = field;
             fprintf(out, "%s =%s%.*s\n", k->name, s[0] ? " " : "", (int)k->size - 1, s);

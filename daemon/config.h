@@ -11,6 +11,11 @@
  *   sched.lookahead    tasks granted ahead per busy core to a session with short tasks (0 = off)
  *   sched.lookahead_max_us  "short": a session's average task time below this
  *   limits.max_sessions_per_user, limits.max_outstanding_tasks   (per session)
+ *   devices.cuda, devices.opencl   yes|no: discover that backend (docs/devices.md)
+ *   devices.allow      comma list of daemon device indices or name substrings; "" = all
+ *   devices.slots      streams / queues per device
+ *   devices.max_in_flight, devices.max_in_flight_per_session   tasks in flight per device
+ *   devices.opencl_cpu_cores   cores held for a CPU OpenCL device (0 = half the daemon's)
  */
 #ifndef NODUS_CONFIG_H
 #define NODUS_CONFIG_H
@@ -31,6 +36,13 @@ typedef struct nodus_config {
     unsigned lookahead_max_us; /* sched_config.lookahead_max_ns, in microseconds */
     unsigned max_sessions_per_user;
     uint64_t max_outstanding_tasks;
+    unsigned devices_cuda;   /* 1 = discover CUDA devices */
+    unsigned devices_opencl; /* 1 = discover OpenCL devices */
+    char devices_allow[256]; /* as given; "" = every device found */
+    unsigned devices_slots;
+    unsigned devices_max_in_flight;
+    unsigned devices_max_per_session;
+    unsigned devices_opencl_cpu_cores; /* 0 = default (half the cores, 1 .. cores - 1) */
 } nodus_config_t;
 
 /* Fills built-in defaults (socket_path left empty: resolved later by the daemon). */

@@ -1,10 +1,13 @@
 /*
- * StatusReply: a snapshot of every core (who runs what, who ran last), every open session
- * (identity, weight, task counts, core-time) and the daemon counters. Strings are borrowed from
- * the sessions and tasks; the message is encoded into the requester's output before returning.
+ * StatusReply: a snapshot of every core (who runs what, who ran last, which device holds it),
+ * every open session (identity, weight, task counts, core-time), every device (in flight, per
+ * session, completed, held cores) and the daemon counters. Strings are borrowed from the
+ * sessions, tasks and devices; the message is encoded into the requester's output before
+ * returning.
  */
 #include "ctl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -12,10 +15,20 @@
 #include "nodus.h"
 #include "session.h"
 
-static void fill_core(daemon_t *d, size_t i, Nodus__V1__CoreStatus *cs)
+/* Labels of held cores ("held by device 3"), one per core (held cores are few). */
+typedef char held_label_t[32];
+
+static void fill_core(daemon_t *d, size_t i, Nodus__V1__CoreStatus *cs, held_label_t *label)
 {
     nodus__v1__core_status__init(cs);
     cs->cpu = sched_core_cpu(d->sched, i);
+    int dev = sched_core_held_by(d->sched, i);
+    if (dev >= 0) {
+        /* busy with no session: a CPU device's kernels run there */
+        cs->busy = 1;
+        snprintf(*label, sizeof *label, "held by device %d", dev);
+        cs->label = *label;
+    }
     task_t *t = sched_core_task(d->sched, i);
     if (t) {
         cs->busy = 1;
@@ -48,28 +61,84 @@ static void fill_session(session_t *s, uint64_t now, Nodus__V1__SessionStatus *s
         size_t running = sched_client_running(s->client);
         ss->ready = ready;
         ss->running = running;
-        ss->waiting = s->live.count > ready + running ? s->live.count - ready - running : 0;
+        size_t device = sched_client_device(s->client);
+        ss->device = device;
+        ss->waiting =
+            s->live.count > ready + running + device ? s->live.count - ready - running - device : 0;
         ss->core_ns = sched_client_core_ns(s->client, now);
     }
+}
+
+/* Device statuses, with per-session in-flight counts; arrays from one allocation each. */
+typedef struct device_status {
+    Nodus__V1__DeviceStatus *dev;
+    Nodus__V1__DeviceStatus **dev_ptrs;
+    Nodus__V1__SessionInFlight *per; /* ndev x nsess, used from the front of each row */
+    Nodus__V1__SessionInFlight **per_ptrs;
+} device_status_t;
+
+static int fill_devices(daemon_t *d, size_t nsess, device_status_t *ds)
+{
+    size_t n = d->devices.n, rows = n * (nsess ? nsess : 1);
+    if (n == 0) return 0;
+    ds->dev = calloc(n, sizeof *ds->dev);
+    ds->dev_ptrs = calloc(n, sizeof *ds->dev_ptrs);
+    ds->per = calloc(rows, sizeof *ds->per);
+    ds->per_ptrs = calloc(rows, sizeof *ds->per_ptrs);
+    if (!ds->dev || !ds->dev_ptrs || !ds->per || !ds->per_ptrs) return NODUS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        Nodus__V1__DeviceStatus *st = &ds->dev[i];
+        nodus__v1__device_status__init(st);
+        st->info = d->devices.info_ptrs[i];
+        st->in_flight = sched_device_in_flight(d->sched, i);
+        st->max_in_flight = sched_device_max_in_flight(d->sched, i);
+        st->completed = sched_device_completed(d->sched, i);
+        st->cores_held = sched_device_cores_held(d->sched, i) != 0;
+        Nodus__V1__SessionInFlight **row = &ds->per_ptrs[i * nsess];
+        size_t k = 0;
+        /* oldest session first, as the sessions table */
+        for (session_t *s = d->sessions; s && k < nsess; s = s->next) {
+            if (s->state == SESSION_CLOSED || !s->client) continue;
+            uint32_t f = sched_client_device_in_flight(s->client, i);
+            if (f == 0) continue;
+            Nodus__V1__SessionInFlight *p = &ds->per[i * nsess + k];
+            nodus__v1__session_in_flight__init(p);
+            p->session_id = s->id;
+            p->in_flight = f;
+            row[k++] = p;
+        }
+        for (size_t a = 0, b = k ? k - 1 : 0; a < b; a++, b--) {
+            Nodus__V1__SessionInFlight *tmp = row[a];
+            row[a] = row[b];
+            row[b] = tmp;
+        }
+        st->n_sessions = k;
+        st->sessions = row;
+        ds->dev_ptrs[i] = st;
+    }
+    return 0;
 }
 
 void ctl_send_status(daemon_t *d, session_t *to)
 {
     uint64_t now = uv_hrtime();
-    size_t nsess = 0;
+    size_t nsess = 0, nheld = 0;
     for (session_t *s = d->sessions; s; s = s->next)
         if (s->state != SESSION_CLOSED) nsess++;
 
     Nodus__V1__CoreStatus *cores = calloc(d->ncores ? d->ncores : 1, sizeof *cores);
     Nodus__V1__CoreStatus **core_ptrs = calloc(d->ncores ? d->ncores : 1, sizeof *core_ptrs);
+    held_label_t *labels = calloc(d->ncores ? d->ncores : 1, sizeof *labels);
     Nodus__V1__SessionStatus *sess = calloc(nsess ? nsess : 1, sizeof *sess);
     Nodus__V1__SessionStatus **sess_ptrs = calloc(nsess ? nsess : 1, sizeof *sess_ptrs);
-    if (!cores || !core_ptrs || !sess || !sess_ptrs) {
+    device_status_t ds = {0};
+    if (!cores || !core_ptrs || !labels || !sess || !sess_ptrs || fill_devices(d, nsess, &ds) < 0) {
         session_send_error(to, NODUS_ENOMEM, "out of memory for status");
         goto out;
     }
     for (size_t i = 0; i < d->ncores; i++) {
-        fill_core(d, i, &cores[i]);
+        fill_core(d, i, &cores[i], &labels[nheld]);
+        if (sched_core_held_by(d->sched, i) >= 0) nheld++;
         core_ptrs[i] = &cores[i];
     }
     /* the list is newest first; report oldest first */
@@ -101,6 +170,8 @@ void ctl_send_status(daemon_t *d, session_t *to)
     r.n_sessions = nsess;
     r.sessions = sess_ptrs;
     r.counters = &c;
+    r.n_devices = d->devices.n;
+    r.devices = ds.dev_ptrs;
     Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
     m.body_case = NODUS__V1__MSG__BODY_STATUS_REPLY;
     m.status_reply = &r;
@@ -109,6 +180,11 @@ void ctl_send_status(daemon_t *d, session_t *to)
 out:
     free(cores);
     free(core_ptrs);
+    free(labels);
+    free(ds.dev);
+    free(ds.dev_ptrs);
+    free(ds.per);
+    free(ds.per_ptrs);
     free(sess);
     free(sess_ptrs);
 }

@@ -106,14 +106,43 @@ void daemon_session_closed(daemon_t *d)
         uv_timer_start(&d->idle_timer, on_idle_timeout, (uint64_t)d->cfg.idle_exit_s * 1000u, 0);
 }
 
+static void on_cuda_complete(void *ctx, uint64_t session_id, uint64_t task_id)
+{
+    session_cuda_complete(ctx, session_id, task_id);
+}
+
+/* Adds the devices to the scheduler (same indices) and starts the CUDA tracker if needed. */
+static int daemon_add_devices(daemon_t *d)
+{
+    const nodus_config_t *cfg = &d->cfg;
+    int ncuda = 0;
+    for (size_t i = 0; i < d->devices.n; i++) {
+        const device_t *dev = &d->devices.list[i];
+        int rc = sched_add_device(d->sched, dev->kind, d->devices.slots, cfg->devices_max_in_flight,
+                                  cfg->devices_max_per_session, dev->core_index, dev->ncores);
+        if (rc < 0) return rc;
+        if ((size_t)rc != i) return NODUS_EINVAL; /* indices must agree */
+        ncuda += dev->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA;
+    }
+    if (ncuda > 0) {
+        d->cuda_tracker = cuda_tracker_start(d->loop, &d->devices.cuda, on_cuda_complete, d);
+        if (!d->cuda_tracker) return NODUS_ENOMEM;
+    }
+    return 0;
+}
+
 int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_t *cpus,
-                size_t ncores)
+                size_t ncores, devices_t *devices)
 {
     memset(d, 0, sizeof *d);
     d->loop = loop;
     d->cfg = *cfg;
     d->cpus = cpus;
     d->ncores = ncores;
+    if (devices) {
+        d->devices = *devices;
+        memset(devices, 0, sizeof *devices);
+    }
     d->next_session_id = 1;
     d->start_ns = d->now_ns = uv_hrtime();
 
@@ -126,6 +155,8 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
     };
     d->sched = sched_create(cpus, ncores, &sc);
     if (!d->sched) return NODUS_EINVAL;
+    int rc = daemon_add_devices(d);
+    if (rc < 0) return rc;
     if (daemon_scratch_reserve((void **)&d->scratch.grants, &d->scratch.grants_cap,
                                DAEMON_GRANT_BATCH, sizeof *d->scratch.grants) < 0)
         return NODUS_ENOMEM;
@@ -168,6 +199,9 @@ void daemon_stop(daemon_t *d, const char *reason)
     close_if_open((uv_handle_t *)&d->sig_int);
     close_if_open((uv_handle_t *)&d->sig_term);
     close_if_open((uv_handle_t *)&d->idle_timer);
+    /* after the sessions: they have made the tracker forget their events */
+    if (d->cuda_tracker) cuda_tracker_stop(d->cuda_tracker);
+    d->cuda_tracker = NULL;
 }
 
 void daemon_free(daemon_t *d)
@@ -176,8 +210,11 @@ void daemon_free(daemon_t *d)
         trace_close(d->trace);
         d->trace = NULL;
     }
+    if (d->cuda_tracker) cuda_tracker_stop(d->cuda_tracker); /* init failed before the loop ran */
+    d->cuda_tracker = NULL;
     if (d->sched) sched_destroy(d->sched);
     d->sched = NULL;
+    devices_free(&d->devices);
     free(d->cpus);
     free(d->scratch.grants);
     free(d->scratch.accesses);

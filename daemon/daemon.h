@@ -14,7 +14,9 @@
 #include <uv.h>
 
 #include "config.h"
+#include "cuda_tracker.h"
 #include "deps.h"
+#include "devices.h"
 #include "nodus.pb-c.h"
 #include "sched.h"
 
@@ -71,15 +73,19 @@ typedef struct daemon {
     uv_timer_t idle_timer;
     struct trace *trace; /* NODUS_TRACE_GRANTS, or NULL */
     daemon_scratch_t scratch;
+    devices_t devices;            /* owned: the accelerators (index = sched device index) */
+    cuda_tracker_t *cuda_tracker; /* owned; NULL without CUDA devices */
 } daemon_t;
 
 /*
- * Initialises *d on `loop` with the configuration and the cores (`cpus` is taken over and freed
- * by daemon_free). Starts the prepare handle, signal handlers and the idle timer. Returns 0 or
- * NODUS_ENOMEM / NODUS_EINVAL.
+ * Initialises *d on `loop` with the configuration, the cores (`cpus` is taken over and freed by
+ * daemon_free) and the devices discovered for them (`devices` is taken over: *devices is zeroed;
+ * NULL for none). Adds the devices to the scheduler, starts the CUDA tracker when there are CUDA
+ * devices, the prepare handle, signal handlers and the idle timer. Returns 0 or NODUS_ENOMEM /
+ * NODUS_EINVAL.
  */
 int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_t *cpus,
-                size_t ncores);
+                size_t ncores, devices_t *devices);
 /* Stops serving: closes the listener, every session and the loop handles; uv_run then returns. */
 void daemon_stop(daemon_t *d, const char *reason);
 /* Frees what daemon_init allocated, after the loop has finished (all sessions closed). */

@@ -484,7 +484,8 @@ void deps_complete(deps_t *d, task_t *t)
 {
     /* A waiting task still has predecessors that point at it; completing it would leave them
      * with a successor that may be freed. The session rejects this first; stay safe anyway. */
-    if (!d || !t || (t->state != TASK_READY && t->state != TASK_RUNNING)) return;
+    if (!d || !t || (t->state != TASK_READY && t->state != TASK_RUNNING && t->state != TASK_DEVICE))
+        return;
     t->state = TASK_DONE;
 
     /* Detach first so the array is not touched after successors are handed out. */

@@ -48,7 +48,7 @@ void deps_destroy(deps_t *d);
  */
 int deps_add(deps_t *d, task_t *t, const deps_access_t *acc, size_t nacc);
 
-/* Marks `t` (READY or RUNNING) DONE and calls on_ready for each successor it unblocks. */
+/* Marks `t` (READY, RUNNING or DEVICE) DONE and calls on_ready for each successor it unblocks. */
 void deps_complete(deps_t *d, task_t *t);
 
 /* Number of address segments held (for tests and status). */

@@ -27,6 +27,7 @@
 #include "cpulist.h"
 #include "daemon.h"
 #include "daemonize.h"
+#include "devices.h"
 #include "log.h"
 #include "nodus.h"
 #include "nodus_limits.h"
@@ -46,11 +47,13 @@ typedef struct options {
     int foreground;
     int daemonize;
     int print_config;
+    int list_devices;
 } options_t;
 
 enum {
     OPT_IDLE_EXIT = 256,
     OPT_PRINT_CONFIG,
+    OPT_LIST_DEVICES,
 };
 
 static const struct option long_options[] = {
@@ -62,6 +65,7 @@ static const struct option long_options[] = {
     {"log-level", required_argument, NULL, 'l'},
     {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+    {"list-devices", no_argument, NULL, OPT_LIST_DEVICES},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -87,11 +91,13 @@ static void usage(FILE *out)
             "  -l, --log-level LVL    err, warning, notice, info or debug\n"
             "      --idle-exit SECS   exit after SECS seconds without any session\n"
             "      --print-config     print the effective configuration and exit\n"
+            "      --list-devices     print the devices nodusd would own (CUDA, OpenCL) and exit\n"
             "  -V, --version          print the version and exit\n"
             "  -h, --help             print this help and exit\n"
             "\n"
             "Environment: NODUS_SOCKET, NODUS_CONFIG, NODUS_CONFIG_OVERRIDE\n"
-            "(\"section.key=value,...\"), NODUS_TRACE_GRANTS=FILE (grant trace for tests).\n");
+            "(\"section.key=value,...\"), NODUS_TRACE_GRANTS=FILE (grant trace for tests),\n"
+            "NODUS_NO_DEVICES=1 (own no CUDA or OpenCL device).\n");
 }
 
 static int parse_options(int argc, char **argv, options_t *o)
@@ -122,6 +128,9 @@ static int parse_options(int argc, char **argv, options_t *o)
             break;
         case OPT_PRINT_CONFIG:
             o->print_config = 1;
+            break;
+        case OPT_LIST_DEVICES:
+            o->list_devices = 1;
             break;
         case 'V':
             printf("nodusd %s (protocol %u-%u)\n", nodus_version(), NODUS_PROTO_VERSION_MIN,
@@ -312,8 +321,8 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &opt) < 0) return 2;
     if (load_config(&opt, &cfg) < 0) return 1;
-    log_set_level(cfg.log_level);
-    int listen_fd = activated_fd();
+    log_set_level(opt.list_devices && !opt.log_level ? LOG_WARNING : cfg.log_level);
+    int listen_fd = opt.list_devices ? -1 : activated_fd();
     if (listen_fd < 0 && resolve_socket(&cfg, &private_dir) < 0) return 1;
     if (opt.print_config) {
         config_print(&cfg, stdout);
@@ -331,6 +340,14 @@ int main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "nodusd: --cores: %s\n", err);
         return 1;
+    }
+    devices_t devices;
+    if (opt.list_devices) {
+        rc = devices_discover(&devices, &cfg, cpus, ncpus);
+        if (rc == 0) devices_print(&devices, stdout);
+        devices_free(&devices);
+        free(cpus);
+        return rc == 0 ? 0 : 1;
     }
     if (listen_fd < 0 && server_prepare_dir(cfg.socket_path, private_dir, err, sizeof err) < 0) {
         fprintf(stderr, "nodusd: %s\n", err);
@@ -362,6 +379,16 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN); /* a peer that vanishes is an EPIPE, not a dead daemon */
 
+    /* in the daemon process (after the fork), before the loop and any thread exist: OpenCL
+     * discovery forks a child of its own, and CUDA must be initialised where it is used */
+    if (devices_discover(&devices, &cfg, cpus, ncpus) < 0) {
+        daemonize_fail(ready_fd, 1, "out of memory discovering devices");
+        if (ready_fd < 0) fprintf(stderr, "nodusd: out of memory discovering devices\n");
+        trace_close(trace);
+        free(cpus);
+        return 1;
+    }
+
     uv_loop_t loop;
     daemon_t d;
     server_t srv;
@@ -370,10 +397,11 @@ int main(int argc, char **argv)
         daemonize_fail(ready_fd, 1, "cannot create the event loop");
         if (ready_fd < 0) fprintf(stderr, "nodusd: cannot create the event loop\n");
         trace_close(trace);
+        devices_free(&devices);
         free(cpus);
         return 1;
     }
-    rc = daemon_init(&d, &loop, &cfg, cpus, ncpus); /* takes cpus */
+    rc = daemon_init(&d, &loop, &cfg, cpus, ncpus, &devices); /* takes cpus and devices */
     d.trace = trace;
     if (rc < 0)
         snprintf(err, sizeof err, "cannot set up the scheduler: %s", nodus_strerror(rc));
@@ -396,9 +424,9 @@ int main(int argc, char **argv)
 
     char cores[256];
     cpulist_format(d.cpus, d.ncores, cores, sizeof cores);
-    LOG(LOG_INFO, "daemon", 0, "nodusd %s pid %ld listening on %s%s, %zu cores (%s)",
+    LOG(LOG_INFO, "daemon", 0, "nodusd %s pid %ld listening on %s%s, %zu cores (%s), %zu devices",
         nodus_version(), (long)getpid(), srv.path[0] ? srv.path : "an inherited socket",
-        listen_fd >= 0 ? " (socket activation)" : "", d.ncores, cores);
+        listen_fd >= 0 ? " (socket activation)" : "", d.ncores, cores, d.devices.n);
     notify("READY=1");
     daemonize_ready(ready_fd);
 

@@ -265,6 +265,7 @@ sched_t *sched_create(const uint32_t *cpus, size_t ncores, const sched_config_t 
         bit_set(s->orphan_map, i);
     }
     s->nfree = ncores;
+    s->kinds = SCHED_IMPL_CPU;
     return s;
 }
 
@@ -274,6 +275,7 @@ void sched_destroy(sched_t *s)
     /* the contract says every client is gone; free any leftovers rather than leak them */
     while (s->jobs)
         sched_client_remove(s, s->jobs->clients, s->now_ns);
+    sched_devices_free(s);
     sched_cores_free(s);
     free(s->cores);
     free(s->free_map);
@@ -293,11 +295,13 @@ sched_client_t *sched_client_add(sched_t *s, uint32_t uid, const char *job, uint
     sched_client_t *c = calloc(1, sizeof *c);
     uint64_t *affine = calloc(s->nwords, sizeof *affine);
     uint64_t *held = calloc(s->nwords, sizeof *held);
+    uint32_t *dev_in_flight = s->ndevices ? calloc(s->ndevices, sizeof *dev_in_flight) : NULL;
     sched_job_t *new_job = j ? NULL : calloc(1, sizeof *new_job);
-    if (!c || !affine || !held || (!j && !new_job)) {
+    if (!c || !affine || !held || (s->ndevices && !dev_in_flight) || (!j && !new_job)) {
         free(c);
         free(affine);
         free(held);
+        free(dev_in_flight);
         free(new_job);
         return NULL;
     }
@@ -316,6 +320,9 @@ sched_client_t *sched_client_add(sched_t *s, uint32_t uid, const char *job, uint
     }
     c->affine = affine;
     c->held = held;
+    c->dev_in_flight = dev_in_flight;
+    c->ndev = s->ndevices;
+    placement_models_init(&c->models);
     c->owner = owner;
     c->job = j;
     c->next = j->clients;
@@ -349,6 +356,7 @@ void sched_client_remove(sched_t *s, sched_client_t *c, uint64_t now_ns)
     }
     j->nrunning -= c->nrunning;
     c->nrunning = 0;
+    sched_device_client_remove(s, c, now_ns);
 
     /* ready tasks just leave; they belong to the session */
     if (c->nready > 0) j->nready_clients--;
@@ -369,6 +377,8 @@ void sched_client_remove(sched_t *s, sched_client_t *c, uint64_t now_ns)
     free(c->heap);
     free(c->affine);
     free(c->held);
+    free(c->dev_in_flight);
+    placement_models_free(&c->models);
     free(c);
 
     if (j->nclients == 0) {
@@ -447,6 +457,35 @@ int sched_push_ready(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns)
     return 0;
 }
 
+/*
+ * Head task t of c does not fit in the free cores: others backfill, but only until it has waited
+ * reserve_after_ns; then free cores are held for it.
+ */
+static void client_wait_for_cores(sched_t *s, sched_client_t *c, task_t *t, uint64_t now)
+{
+    if (c->wait_task != t) {
+        c->wait_task = t;
+        c->wait_since = now;
+    }
+    uint64_t waited = now > c->wait_since ? now - c->wait_since : 0;
+    if (waited >= s->cfg.reserve_after_ns) {
+        s->reserve_task = t;
+        s->reserve_client = c;
+    } else {
+        client_block(s, c);
+    }
+}
+
+/* Places ready task t of c: a CPU-only task on free cores, any other through placement. */
+static sched_place_result_t task_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now)
+{
+    if (!task_cpu_only(t)) return sched_device_place(s, c, t, now);
+    if (t->ncores > s->nfree) return SCHED_NO_CORES;
+    if (sched_core_place(s, c, t, now) != 0) return SCHED_NO_MEMORY;
+    t->grant_kind = SCHED_KIND_CPU;
+    return SCHED_PLACED;
+}
+
 size_t sched_dispatch(sched_t *s, uint64_t now_ns, sched_grant_t *out, size_t max)
 {
     if (!s || !out) return 0;
@@ -460,35 +499,32 @@ size_t sched_dispatch(sched_t *s, uint64_t now_ns, sched_grant_t *out, size_t ma
             /* free cores are held for the reserved task: nobody else may take them */
             c = s->reserve_client;
             t = s->reserve_task;
-            if (t->ncores > s->nfree || sched_core_place(s, c, t, now_ns) != 0) break;
+            sched_place_result_t r = task_place(s, c, t, now_ns);
+            if (r == SCHED_NO_CAPACITY) {
+                /* a device bound, not cores, stands in its way now: holding cores cannot help */
+                s->reserve_task = NULL;
+                s->reserve_client = NULL;
+                continue;
+            }
+            if (r != SCHED_PLACED) break;
         } else {
             sched_job_t *j = job_pick(s, now_ns);
             if (!j) break;
             c = client_pick(s, j, now_ns);
             if (!c) break; /* cannot happen: an eligible job has an unblocked ready client */
             t = c->heap[0];
-            if (t->ncores > s->nfree) {
-                /* too wide for now: let others backfill, but only for reserve_after_ns */
-                if (c->wait_task != t) {
-                    c->wait_task = t;
-                    c->wait_since = now_ns;
-                }
-                uint64_t waited = now_ns > c->wait_since ? now_ns - c->wait_since : 0;
-                if (waited >= s->cfg.reserve_after_ns) {
-                    s->reserve_task = t;
-                    s->reserve_client = c;
-                } else {
-                    client_block(s, c);
-                }
+            sched_place_result_t r = task_place(s, c, t, now_ns);
+            if (r == SCHED_NO_CORES) {
+                client_wait_for_cores(s, c, t, now_ns);
                 continue;
             }
-            if (sched_core_place(s, c, t, now_ns) != 0) {
-                client_block(s, c); /* out of memory: skip it this round */
+            if (r != SCHED_PLACED) {
+                client_block(s, c); /* device bounds or out of memory: skip it this round */
                 continue;
             }
         }
-        out[n].task = t;
-        out[n].client = c;
+        out[n] = (sched_grant_t){
+            .task = t, .client = c, .kind = t->grant_kind, .device = t->device, .slot = t->slot};
         n++;
     }
     return n + sched_core_lookahead(s, now_ns, out + n, max - n);

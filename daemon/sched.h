@@ -39,6 +39,28 @@
  * core stays busy, charged to the same client without a gap. Tasks on a core finish in FIFO
  * order (one worker runs them one after another), so only a head may finish.
  *
+ * Devices (docs/devices.md). Devices are added before any client (sched_add_device). A task
+ * offers implementations (task->impls, a DeviceKind bit mask; 0 or 1 = CPU only). CPU-only tasks
+ * take the path above, unchanged. For a task that offers a device kind, placement (placement.h)
+ * chooses among the CPU (if offered and enough cores are free) and each device of an offered
+ * kind with capacity: its tasks in flight below max_in_flight, the session's in flight on it
+ * below max_per_session, and for a CPU device (an OpenCL CPU device such as PoCL) its cores free
+ * or already held by it, plus another free core for the body. A device grant runs the body on
+ * one core (task->ncores becomes 1) and names the device and its least-loaded slot. "In flight"
+ * counts a device-granted task from its grant until sched_device_complete(): the body phase
+ * (RUNNING, on a core) and the device phase (TASK_DEVICE, no core). When nothing offered has
+ * capacity the session is passed over this round; when the only obstacle is busy cores (a CPU
+ * device's cores, or too few for a wide CPU implementation), the task waits like a wide task and
+ * becomes the reservation after reserve_after_ns, so it cannot starve. Lookahead only ever
+ * queues CPU-only tasks.
+ *
+ * A CPU device's cores are held from the grant of a task on it (when not held already) until its
+ * in-flight count drops to 0: held cores are neither free nor heads, so nothing is placed or
+ * queued on them. The core invariant becomes: a core is free, heads one body (with its lookahead
+ * queue), or is held by one CPU device. Held core-time (k cores x time held) is charged to the
+ * sessions with tasks in flight on the device, split evenly between those tasks, each time the
+ * set of tasks in flight changes (grant, completion, client removal).
+ *
  * Pure logic with injected time: no I/O, no libuv. Loop thread only.
  */
 #ifndef NODUS_SCHED_H
@@ -64,6 +86,9 @@ typedef struct sched_config {
 typedef struct sched_grant {
     task_t *task; /* now RUNNING; task->cores[0..ncores) hold its core indices */
     sched_client_t *client;
+    uint32_t kind;   /* DeviceKind of the implementation to run (0 = CPU) */
+    uint32_t device; /* sched device index (kind != CPU) */
+    uint32_t slot;   /* stream / queue slot on that device */
 } sched_grant_t;
 
 /* Creates a scheduler over `ncores` cores with OS CPU ids `cpus` (copied). NULL on bad input. */
@@ -82,6 +107,41 @@ size_t sched_core_queued(const sched_t *s, size_t i);
 sched_client_t *sched_core_last_client(const sched_t *s, size_t i);
 /* Free cores right now. */
 size_t sched_free_cores(const sched_t *s);
+/* The device holding core index i, or -1 (free, busy with a body, or out of range). */
+int sched_core_held_by(const sched_t *s, size_t i);
+
+/*
+ * Adds a device of `kind` (DeviceKind, not CPU) before any client: `slots` streams or queues,
+ * at most `max_in_flight` tasks in flight on it and `max_per_session` per session (both >= 1).
+ * A CPU device lists the core indices it holds while it has work (`ncores_held` > 0, distinct,
+ * fewer than the cores: one must stay for bodies). Returns the device index (0, 1, ... in the
+ * order added) or NODUS_EINVAL / NODUS_ELIMIT / NODUS_ENOMEM / NODUS_ESTATE (clients exist).
+ */
+int sched_add_device(sched_t *s, uint32_t kind, uint32_t slots, uint32_t max_in_flight,
+                     uint32_t max_per_session, const uint32_t *core_indices, size_t ncores_held);
+/* Number of devices; a bit mask of the kinds present (CPU bit always set). */
+size_t sched_ndevices(const sched_t *s);
+uint32_t sched_kinds(const sched_t *s);
+/* Device d: tasks in flight (granted, not yet device-complete), their limit, tasks completed. */
+uint32_t sched_device_in_flight(const sched_t *s, size_t d);
+uint32_t sched_device_max_in_flight(const sched_t *s, size_t d);
+uint64_t sched_device_completed(const sched_t *s, size_t d);
+/* Device d's tasks in flight on slot `slot`. */
+uint32_t sched_device_slot_load(const sched_t *s, size_t d, uint32_t slot);
+/* Whether CPU device d holds its cores now. */
+int sched_device_cores_held(const sched_t *s, size_t d);
+/* Client c's tasks in flight on device d; its tasks in the device phase (TASK_DEVICE). */
+uint32_t sched_client_device_in_flight(const sched_client_t *c, size_t d);
+size_t sched_client_device(const sched_client_t *c);
+
+/*
+ * The device work of task t of client c (TASK_DEVICE) completed at now_ns: t leaves its device
+ * (in-flight counts, slot, backlog), its time since the grant is sampled into the model, and a
+ * CPU device whose in-flight count returns to 0 releases its cores. t stays TASK_DEVICE for the
+ * caller's deps_complete(). Returns 0, or NODUS_EINVAL with nothing changed if t is not in flight
+ * on a device for c.
+ */
+int sched_device_complete(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns);
 
 /*
  * Adds a client (a session's scheduling state) to the job (uid, job). `weight` 0 asks for
@@ -93,8 +153,9 @@ sched_client_t *sched_client_add(sched_t *s, uint32_t uid, const char *job, uint
                                  void *owner);
 /*
  * Removes a client: the cores it heads are freed at once (charged up to now_ns), dropping the
- * tasks queued on them, and its ready tasks leave the queue. The tasks are not freed (they
- * belong to the session).
+ * tasks queued on them, its ready tasks leave the queue, and its tasks in flight on devices leave
+ * them (a CPU device left with none releases its cores). The tasks are not freed (they belong to
+ * the session).
  */
 void sched_client_remove(sched_t *s, sched_client_t *c, uint64_t now_ns);
 /*
@@ -126,9 +187,11 @@ size_t sched_dispatch(sched_t *s, uint64_t now_ns, sched_grant_t *out, size_t ma
 /*
  * The body of task t of client c returned. t must be the head of each of its cores; the head is
  * charged (now - start_ns) x ncores. On each core the first queued task becomes the head
- * (start_ns = now_ns; the core stays busy); a core with none queued becomes free. Returns 0, or
- * NODUS_EINVAL with nothing changed if t is not a head of c (not granted, another client's, or
- * still queued behind another task: the caller drops the peer).
+ * (start_ns = now_ns; the core stays busy); a core with none queued becomes free. A CPU-granted
+ * task stays RUNNING (the caller completes it); a device-granted one becomes TASK_DEVICE, still in
+ * flight on its device until sched_device_complete(). Returns 0, or NODUS_EINVAL with nothing
+ * changed if t is not a head of c (not granted, another client's, or still queued behind another
+ * task: the caller drops the peer).
  */
 int sched_task_finished(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns);
 

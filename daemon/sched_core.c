@@ -61,10 +61,21 @@ void sched_core_set_last(sched_t *s, size_t i, sched_client_t *c)
         bit_set(s->orphan_map, i);
 }
 
-/* A free core for c: one it ran on last, else one nobody (alive) ran on, else the lowest. */
+/*
+ * A free core for c: one it ran on last, else one nobody (alive) ran on, else the lowest. When
+ * CPU devices exist, cores no device may hold go first (same order among them), so a device
+ * finds its cores free more often; the others are used when those are busy.
+ */
 static size_t core_choose(const sched_t *s, const sched_client_t *c)
 {
-    long i = bits_first(s->free_map, c->affine, s->nwords);
+    long i = -1;
+    if (s->any_device_cores) {
+        i = bits_first3(s->free_map, c->affine, s->plain_map, s->nwords);
+        if (i < 0) i = bits_first3(s->free_map, s->orphan_map, s->plain_map, s->nwords);
+        if (i < 0) i = bits_first(s->free_map, s->plain_map, s->nwords);
+        if (i >= 0) return (size_t)i;
+    }
+    i = bits_first(s->free_map, c->affine, s->nwords);
     if (i < 0) i = bits_first(s->free_map, s->orphan_map, s->nwords);
     if (i < 0) i = bits_first(s->free_map, NULL, s->nwords);
     return (size_t)i; /* callers check nfree first, so one exists */
@@ -90,6 +101,7 @@ static void task_grant(sched_client_t *c, task_t *t, uint64_t now)
     c->job->nrunning++;
     t->state = TASK_RUNNING;
     t->start_ns = now;
+    t->grant_ns = now;
 }
 
 int sched_core_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now)
@@ -146,10 +158,20 @@ static void core_enqueue(sched_t *s, size_t i, sched_client_t *c, task_t *t, uin
     task_grant(c, t, now); /* start_ns is set again when it becomes the head */
 }
 
-/* Could c take lookahead grants, fair share aside? Its tasks must be short and 1-core. */
+/* Can lookahead queue t: a 1-core task with nothing but a CPU implementation? */
+static bool task_lookahead_ok(const task_t *t)
+{
+    return t->ncores == 1 && task_cpu_only(t);
+}
+
+/*
+ * Could c take lookahead grants, fair share aside? Its tasks must be short and 1-core, and
+ * CPU-only: a device task is never queued (its placement is decided when it is granted on a free
+ * core), and held cores have no head, so nothing is ever queued on them.
+ */
 static bool client_lookahead_ok(const sched_t *s, const sched_client_t *c)
 {
-    return c->acct.run_cores > 0 && c->nready > 0 && c->heap[0]->ncores == 1 &&
+    return c->acct.run_cores > 0 && c->nready > 0 && task_lookahead_ok(c->heap[0]) &&
            c->task_samples >= SCHED_EMA_MIN_SAMPLES && c->task_ema_ns < s->cfg.lookahead_max_ns;
 }
 
@@ -177,11 +199,10 @@ static size_t client_lookahead(sched_t *s, sched_client_t *c, uint64_t now, sche
         for (size_t k = 0; k < ncand; k++) {
             size_t i = s->candidates[k];
             if (s->cores[i].qlen != depth) continue;
-            if (n == max || c->nready == 0 || c->heap[0]->ncores != 1) return n;
+            if (n == max || c->nready == 0 || !task_lookahead_ok(c->heap[0])) return n;
             task_t *t = c->heap[0];
             core_enqueue(s, i, c, t, now);
-            out[n].task = t;
-            out[n].client = c;
+            out[n] = (sched_grant_t){.task = t, .client = c, .kind = SCHED_KIND_CPU};
             n++;
         }
     }
@@ -232,8 +253,9 @@ static void client_sample(sched_client_t *c, uint64_t ns)
 }
 
 /*
- * The task stays RUNNING: the session calls deps_complete() next, which marks it DONE and
- * releases its successors. Keeping the state change there means one place owns DONE.
+ * A CPU-granted task stays RUNNING: the session calls deps_complete() next, which marks it DONE
+ * and releases its successors. Keeping the state change there means one place owns DONE. A
+ * device-granted one becomes TASK_DEVICE (sched_device.c) until its device work completes.
  */
 int sched_task_finished(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns)
 {
@@ -251,7 +273,10 @@ int sched_task_finished(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_n
 
     account_advance(&c->acct, now_ns);
     account_advance(&j->acct, now_ns);
-    if (t->ncores == 1) client_sample(c, now_ns > t->start_ns ? now_ns - t->start_ns : 0);
+    /* a device body only enqueues: its time says nothing about the client's CPU tasks */
+    bool on_device = t->grant_kind != SCHED_KIND_CPU;
+    if (t->ncores == 1 && !on_device)
+        client_sample(c, now_ns > t->start_ns ? now_ns - t->start_ns : 0);
     uint32_t freed = 0;
     for (uint32_t n = 0; n < t->ncores; n++) {
         size_t i = t->cores[n];
@@ -273,6 +298,10 @@ int sched_task_finished(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_n
     j->acct.run_cores -= freed;
     c->nrunning--;
     j->nrunning--;
+    if (on_device)
+        sched_device_body_finished(c, t);
+    else
+        sched_device_cpu_finished(c, t, now_ns);
     sched_client_maybe_idle(s, c, job_was_active, client_was_active, now_ns);
     return 0;
 }

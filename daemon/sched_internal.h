@@ -1,7 +1,8 @@
 /*
  * Private to the scheduler (sched.c: fair share, clients, ready heaps, dispatch; sched_core.c:
- * cores, placement, lookahead queues, finishing). The structures and the small helpers both
- * files need; nothing outside the scheduler includes this header. Loop thread only.
+ * cores, placement, lookahead queues, finishing; sched_device.c: devices, placement of device
+ * and multi-version tasks, held cores). The structures and the small helpers these files need;
+ * nothing outside the scheduler includes this header. Loop thread only.
  */
 #ifndef NODUS_SCHED_INTERNAL_H
 #define NODUS_SCHED_INTERNAL_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "nodus_limits.h"
+#include "placement.h"
 #include "sched.h"
 
 /* Finished 1-core tasks a client needs before its measured task time is trusted. */
@@ -29,7 +31,24 @@ typedef struct sched_core {
     sched_client_t *last_client; /* last client that finished a task here; NULL if none/removed */
     uint32_t cpu;                /* OS cpu id */
     uint32_t qhead, qlen;        /* lookahead FIFO: sched.queue[index * lookahead + ...] */
+    uint32_t held_by;            /* 1 + index of the CPU device holding it; 0 = none */
 } sched_core_t;
+
+typedef struct sched_device {
+    uint32_t kind; /* DeviceKind: CUDA or OPENCL */
+    uint32_t slots, max_in_flight, max_per_session;
+    uint32_t in_flight;  /* granted tasks not yet device-complete */
+    uint32_t *slot_load; /* in flight per slot (owned) */
+    uint32_t *cores;     /* CPU device: the core indices it holds while busy (owned); else NULL */
+    uint32_t ncores;
+    bool held;             /* those cores are held now */
+    uint64_t charge_since; /* held core-time charged up to here */
+    uint64_t backlog_ns;   /* sum of est_ns of the tasks in flight */
+    uint64_t ema_ns;       /* average grant-to-completion time of its tasks (fallback model) */
+    uint32_t samples;
+    uint64_t completed;
+    task_t *inflight; /* tasks in flight, through task.dev_prev/dev_next */
+} sched_device_t;
 
 typedef struct sched_job {
     struct sched_job *prev, *next;
@@ -62,8 +81,12 @@ struct sched_client {
     uint64_t blocked_epoch; /* dispatch call in which its head did not fit */
     task_t *wait_task;      /* head task passed over for lack of cores, and since when */
     uint64_t wait_since;
-    uint64_t task_ema_ns;  /* moving average of finish - start of its finished 1-core tasks */
-    uint32_t task_samples; /* how many went into it, saturating at SCHED_EMA_MIN_SAMPLES */
+    uint64_t task_ema_ns;      /* moving average of finish - start of its finished 1-core tasks */
+    uint32_t task_samples;     /* how many went into it, saturating at SCHED_EMA_MIN_SAMPLES */
+    uint32_t *dev_in_flight;   /* per device: its tasks in flight there (owned; NULL if none) */
+    uint32_t ndev;             /* length of dev_in_flight: the devices when it was added */
+    uint32_t ndevice;          /* its tasks in the device phase (TASK_DEVICE) */
+    placement_models_t models; /* performance models of its multi-version and device tasks */
 };
 
 struct sched {
@@ -83,7 +106,22 @@ struct sched {
     uint64_t now_ns; /* latest time seen; for calls that are not given one (client_add) */
     task_t *reserve_task; /* wide task that free cores are held for, and its client */
     sched_client_t *reserve_client;
+    sched_device_t *devices; /* owned */
+    uint32_t ndevices;
+    uint32_t kinds;        /* DeviceKind bit mask of the devices present, plus the CPU bit */
+    uint64_t *plain_map;   /* cores no CPU device may hold (bodies go there first) */
+    bool any_device_cores; /* some CPU device has cores (plain_map differs from all) */
 };
+
+/* DeviceKind bits (TaskSpec.impls). */
+#define SCHED_KIND_CPU 0u
+#define SCHED_IMPL_CPU (1u << SCHED_KIND_CPU)
+
+/* Does t offer nothing but a CPU implementation (the fast path, and lookahead)? */
+static inline bool task_cpu_only(const task_t *t)
+{
+    return (t->impls & ~SCHED_IMPL_CPU) == 0;
+}
 
 /* ---- bitmaps ---- */
 
@@ -105,6 +143,22 @@ static inline long bits_first(const uint64_t *a, const uint64_t *b, size_t nword
         if (x) return (long)(w * 64 + (size_t)__builtin_ctzll(x));
     }
     return -1;
+}
+
+/* First index set in a & b & c (b may be NULL), or -1. */
+static inline long bits_first3(const uint64_t *a, const uint64_t *b, const uint64_t *c,
+                               size_t nwords)
+{
+    for (size_t w = 0; w < nwords; w++) {
+        uint64_t x = a[w] & (b ? b[w] : ~UINT64_C(0)) & c[w];
+        if (x) return (long)(w * 64 + (size_t)__builtin_ctzll(x));
+    }
+    return -1;
+}
+
+static inline bool bit_test(const uint64_t *map, size_t i)
+{
+    return (map[i / 64] >> (i % 64)) & 1u;
 }
 
 /* ---- accounting and virtual time ---- */
@@ -176,5 +230,29 @@ void sched_core_set_last(sched_t *s, size_t i, sched_client_t *c);
 int sched_core_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now);
 /* The lookahead pass of sched_dispatch (see sched.h); returns the grants written to out. */
 size_t sched_core_lookahead(sched_t *s, uint64_t now, sched_grant_t *out, size_t max);
+
+/* ---- sched_device.c ---- */
+
+/* Outcomes of sched_device_place. */
+typedef enum sched_place_result {
+    SCHED_PLACED = 0,
+    SCHED_NO_CORES,    /* something offered would fit if busy cores were free: wait, reserve */
+    SCHED_NO_CAPACITY, /* every offered resource is at its in-flight bounds: skip this round */
+    SCHED_NO_MEMORY,
+} sched_place_result_t;
+
+/*
+ * Places ready task t of c, which offers a device kind (not task_cpu_only), on the resource
+ * placement chooses; on SCHED_PLACED t is RUNNING with grant_kind/device/slot set.
+ */
+sched_place_result_t sched_device_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now);
+/* Grant bookkeeping of a CPU-granted multi-version task finishing (model sample). */
+void sched_device_cpu_finished(sched_client_t *c, task_t *t, uint64_t now);
+/* Body of device-granted t returned (its core already handled): t becomes TASK_DEVICE. */
+void sched_device_body_finished(sched_client_t *c, task_t *t);
+/* Takes every task of c off the devices (client removal). */
+void sched_device_client_remove(sched_t *s, sched_client_t *c, uint64_t now);
+/* Frees the devices (scheduler destruction). */
+void sched_devices_free(sched_t *s);
 
 #endif

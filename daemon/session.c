@@ -1,8 +1,10 @@
 /*
  * Session messages: the state machine of docs/protocol.md and the per-session task graph.
  *
- * A CLIENT session owns its tasks: one reference on each live CPU task (listed in submission
+ * A CLIENT session owns its tasks: one reference on each live task (listed in submission
  * order in `live` and by id in `tasks`) and on each pending virtual wait task (`waits_on`).
+ * A task is live until it completes: a CPU task when its Done arrives, a device task when its
+ * device work completes (session_device.c), whichever path, through session_complete_task().
  * The dependency engine calls on_ready() from inside deps_add()/deps_complete(); it is not
  * re-entrant, so on_ready() only queues: CPU tasks go to the scheduler, virtual wait tasks to
  * `vready`, which complete_ready_waits() drains once the deps call has returned.
@@ -60,6 +62,9 @@ static void list_unref_all(task_list_t *l)
     l->head = l->tail = NULL;
     l->count = 0;
 }
+
+/* TaskSpec.impls of a CPU-only task. */
+#define SESSION_IMPL_CPU (1u << NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU)
 
 static int reserve(void **arr, size_t *cap, size_t n, size_t size)
 {
@@ -126,8 +131,7 @@ static void complete_ready_waits(session_t *s)
     s->vready_len = 0;
 }
 
-/* Answers the wait-for-all requests whose tasks have all completed. */
-static void answer_wait_all(session_t *s)
+void session_answer_waits(session_t *s)
 {
     uint64_t oldest_live = s->live.head ? s->live.head->id : UINT64_MAX;
     while (s->wait_all_len > 0) {
@@ -205,6 +209,8 @@ static void on_hello(session_t *s, const Nodus__V1__Hello *h)
     w.weight = s->weight;
     w.max_frame = NODUS_MAX_FRAME;
     w.max_tasks_per_submit = NODUS_MAX_TASKS_PER_SUBMIT;
+    w.n_devices = d->devices.n;
+    w.devices = d->devices.info_ptrs;
     Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
     m.body_case = NODUS__V1__MSG__BODY_WELCOME;
     m.welcome = &w;
@@ -255,6 +261,12 @@ static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
             sc->accesses[k].len = spec->accesses[k]->len;
             sc->accesses[k].mode = deps_mode_of(spec->accesses[k]->mode);
         }
+        /* the kinds offered that this node has; none at all is an error of the client's */
+        uint32_t impls = (spec->impls ? spec->impls : SESSION_IMPL_CPU) & sched_kinds(d->sched);
+        if (impls == 0) {
+            session_fail(s, NODUS_ENOTSUP, "no device for this task");
+            return;
+        }
         task_t *t = task_create(spec->id, s);
         if (!t || taskmap_insert(&s->tasks, t->id, t) < 0) {
             if (t) task_unref(t);
@@ -262,6 +274,7 @@ static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
             return;
         }
         t->kind = TASK_KIND_CPU;
+        t->impls = impls;
         t->priority = spec->priority;
         t->ncores = spec->ncores ? spec->ncores : 1;
         snprintf(t->label, sizeof t->label, "%s", spec->label ? spec->label : "");
@@ -280,9 +293,27 @@ static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
     complete_ready_waits(s);
 }
 
+void session_complete_task(session_t *s, task_t *t)
+{
+    daemon_t *d = s->d;
+    if (t->state == TASK_DEVICE) {
+        /* callers checked that it is in flight on a device for this session */
+        (void)sched_device_complete(d->sched, s->client, t, d->now_ns);
+        if (d->trace) trace_device(d->trace, d->now_ns, s->id, t->id, t->device);
+    }
+    deps_complete(s->deps, t);
+    taskmap_remove(&s->tasks, t->id);
+    list_remove(&s->live, t);
+    s->done++;
+    d->counters.tasks_done++;
+    task_unref(t);
+    complete_ready_waits(s);
+}
+
 static void on_done(session_t *s, const Nodus__V1__Done *done)
 {
     daemon_t *d = s->d;
+    size_t ncuda = 0;
     for (size_t i = 0; i < done->n_task_ids; i++) {
         task_t *t = taskmap_find(&s->tasks, done->task_ids[i]);
         if (!t || t->state != TASK_RUNNING) {
@@ -297,16 +328,22 @@ static void on_done(session_t *s, const Nodus__V1__Done *done)
             session_fail(s, NODUS_EPROTO, "done for a task the scheduler does not run");
             return;
         }
-        deps_complete(s->deps, t);
-        taskmap_remove(&s->tasks, t->id);
-        list_remove(&s->live, t);
-        s->done++;
-        d->counters.tasks_done++;
-        task_unref(t);
-        complete_ready_waits(s);
+        if (t->state == TASK_DEVICE) {
+            /* its core is free; it completes when its device work does */
+            if (t->grant_kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA) {
+                t->awaiting_event = 1;
+                ncuda++;
+            }
+            continue;
+        }
+        session_complete_task(s, t);
+    }
+    if (ncuda > 0 || done->n_cuda_events > 0) {
+        session_done_cuda(s, done);
+        if (s->state == SESSION_CLOSED) return;
     }
     daemon_mark_dirty(d);
-    answer_wait_all(s);
+    session_answer_waits(s);
 }
 
 static void on_wait(session_t *s, const Nodus__V1__Wait *w)
@@ -384,6 +421,9 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
         case NODUS__V1__MSG__BODY_DONE:
             on_done(s, m->done);
             break;
+        case NODUS__V1__MSG__BODY_DEVICE_DONE:
+            session_on_device_done(s, m->device_done);
+            break;
         case NODUS__V1__MSG__BODY_WAIT:
             on_wait(s, m->wait);
             break;
@@ -432,8 +472,10 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
 void session_release_work(session_t *s)
 {
     daemon_t *d = s->d;
+    session_device_release(s); /* CUDA events: the tracker lets go first */
     if (s->client) {
-        /* the cores come back at once; the tasks stay alive until unref'd below */
+        /* the cores (and device places) come back at once; the tasks stay alive until unref'd
+         * below */
         sched_client_remove(d->sched, s->client, uv_hrtime());
         s->client = NULL;
     }
@@ -454,6 +496,9 @@ void session_free_work(session_t *s)
     free(s->vready);
     free(s->wait_all);
     free(s->grants);
+    free(s->cuda_events);
+    free(s->cuda_retired);
+    s->cuda_events = s->cuda_retired = NULL;
     s->vready = NULL;
     s->wait_all = NULL;
     s->grants = NULL;
@@ -474,7 +519,7 @@ void session_add_grant(session_t *s, task_t *t)
 /* Wire size of one Grant inside Grants, an upper bound (tags, lengths, varints). */
 static size_t grant_size_bound(const task_t *t)
 {
-    return 2 + 5 + 1 + 10 + 1 + 5 + (size_t)t->ncores * 5;
+    return 2 + 5 + 1 + 10 + 1 + 5 + (size_t)t->ncores * 5 + 3 * (1 + 5);
 }
 
 /* Encodes grants[from, to) as one Grants message. */
@@ -497,6 +542,9 @@ static int emit_one(session_t *s, size_t from, size_t to)
         Nodus__V1__Grant *g = &sc->pb_grants[i];
         nodus__v1__grant__init(g);
         g->task_id = t->id;
+        g->kind = (Nodus__V1__DeviceKind)t->grant_kind;
+        g->device = t->device;
+        g->slot = t->slot;
         g->n_cores = t->ncores;
         g->cores = &sc->pb_cpus[c];
         for (uint32_t k = 0; k < t->ncores; k++) {

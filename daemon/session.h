@@ -4,11 +4,13 @@
  * State machine (docs/protocol.md):
  *   AWAIT_HELLO --Hello{role CLIENT}--> CLIENT --EOF, error, Bye, violation--> CLOSED
  *   AWAIT_HELLO --Hello{role CTL}-----> CTL    --EOF, error, Bye, violation--> CLOSED
- * A CLIENT may send Submit, Done, Wait, SetWeight, StatusRequest, Bye; a CTL only StatusRequest
- * and Bye. Anything else, or a message that fails validation, drops the peer with an Error.
+ * A CLIENT may send Submit, Done, DeviceDone, Wait, SetWeight, StatusRequest, Bye; a CTL only
+ * StatusRequest and Bye. Anything else, or a message that fails validation, drops the peer with
+ * an Error.
  *
  * session_io.c owns the connection (reading, framing, output buffering, closing);
- * session.c owns the messages (handlers, the task graph, waits, grants).
+ * session.c owns the messages (handlers, the task graph, waits, grants);
+ * session_device.c the device side of tasks (CUDA events, DeviceDone, device completion).
  * Loop thread only.
  */
 #ifndef NODUS_SESSION_H
@@ -19,6 +21,7 @@
 
 #include <uv.h>
 
+#include "cuda_api.h"
 #include "daemon.h"
 #include "deps.h"
 #include "frame.h"
@@ -40,6 +43,13 @@ typedef struct session_wait_all {
     uint64_t token;
     uint64_t last_id;
 } session_wait_all_t;
+
+/* A client's CUDA event pool entry, opened once (cuIpcOpenEventHandle) and cached. */
+typedef struct session_cuda_event {
+    uint64_t key; /* (device index << 32) | pool index: pools are per device */
+    cu_event_t event;
+    uint8_t handle[NODUS_CUDA_IPC_HANDLE_SIZE]; /* the bytes it was opened from */
+} session_cuda_event_t;
 
 /* A list of tasks linked through task_t.live_prev/live_next. */
 typedef struct task_list {
@@ -86,6 +96,13 @@ typedef struct session {
     /* grants of the current dispatch pass, sent as one Grants message */
     task_t **grants;
     size_t ngrants, grants_cap;
+    /* CUDA events opened for this session (session_device.c), sorted by key; and events replaced
+     * by a new handle for the same pool entry, destroyed at close (the tracker may hold them) */
+    session_cuda_event_t *cuda_events;
+    size_t ncuda_events, cuda_events_cap;
+    session_cuda_event_t *cuda_retired;
+    size_t ncuda_retired, cuda_retired_cap;
+
     int out_of_memory;  /* an allocation inside a callback failed: drop soon */
     int ready_error;    /* the scheduler refused a ready task (its error code): drop soon */
     int granted_listed; /* on the daemon's list of sessions holding grants */
@@ -133,5 +150,30 @@ void session_emit_grants(session_t *s);
 void session_free_work(session_t *s);
 /* Human name of a role, for logs. */
 const char *session_role_name(Nodus__V1__Role role);
+/*
+ * Completes live task t (CPU: its body returned; device task: its device work completed, which
+ * takes it off its device first): releases successors, answers waits that became ready, drops
+ * the session's reference. The caller then marks the daemon dirty and calls
+ * session_answer_waits().
+ */
+void session_complete_task(session_t *s, task_t *t);
+/* Answers the wait-for-all requests whose tasks have all completed. */
+void session_answer_waits(session_t *s);
+
+/* ---- session_device.c ---- */
+
+/*
+ * The CUDA part of a Done, after each of its tasks was finished: CUDA tasks that moved to the
+ * device phase in this Done (task.awaiting_event) get their event handed to the tracker; those
+ * without an event complete at once. May fail the session.
+ */
+void session_done_cuda(session_t *s, const Nodus__V1__Done *done);
+/* DeviceDone: the OpenCL device work of these tasks completed. May fail the session. */
+void session_on_device_done(session_t *s, const Nodus__V1__DeviceDone *dd);
+/* The CUDA tracker's completion of (session, task), on the loop thread; unknown ones are ignored.
+ */
+void session_cuda_complete(daemon_t *d, uint64_t session_id, uint64_t task_id);
+/* At close: the tracker forgets the session, its CUDA events are destroyed. */
+void session_device_release(session_t *s);
 
 #endif

@@ -12,12 +12,15 @@
 #include "nodus_limits.h"
 
 struct session;
+struct sched_client;
 
 typedef enum task_state {
     TASK_WAITING = 0, /* has unfinished predecessors */
     TASK_READY,       /* in its session's ready queue */
     TASK_RUNNING,     /* granted: the head of its core(s) runs its body in the client, or (a
                          lookahead grant) it waits on its core behind the running head */
+    TASK_DEVICE,      /* device task whose body returned: in flight on the device; core already
+                         free; complete when the device work is (docs/devices.md) */
     TASK_DONE,        /* complete: successors released */
 } task_state_t;
 
@@ -49,9 +52,22 @@ typedef struct task {
     uint64_t ready_ns;
     uint64_t start_ns; /* when it became the head of its cores (charging starts) */
 
+    /* devices (sched): what the task offers and where it was placed */
+    uint32_t impls;      /* DeviceKind bit mask offered (1 << kind); 0 or 1 = CPU only */
+    uint32_t grant_kind; /* DeviceKind of the implementation granted (0 = CPU) */
+    uint32_t device;     /* sched device index (grant_kind != CPU) */
+    uint32_t slot;       /* stream / queue slot on that device */
+    uint64_t label_hash; /* model key (placement_label_hash), set when first placed */
+    uint64_t grant_ns;   /* when it was granted (model samples start here) */
+    uint64_t est_ns;     /* device: model estimate at the grant, part of the device backlog */
+    int on_device;       /* listed in its device's in-flight list, for dev_client */
+    struct sched_client *dev_client;  /* borrowed */
+    struct task *dev_prev, *dev_next; /* that list */
+
     /* session */
     struct task *live_prev, *live_next; /* session's list of live tasks */
     uint64_t wait_token;                /* TASK_KIND_WAIT: the Wait to answer */
+    int awaiting_event; /* CUDA task moved to DEVICE by the Done being handled, no event yet */
     char label[NODUS_MAX_NAME + 1];
 } task_t;
 

@@ -60,3 +60,8 @@ void trace_done(trace_t *t, uint64_t now_ns, uint64_t session, uint64_t task, ui
 {
     line(t, 'D', now_ns, session, task, cpu);
 }
+
+void trace_device(trace_t *t, uint64_t now_ns, uint64_t session, uint64_t task, uint32_t device)
+{
+    line(t, 'V', now_ns, session, task, device);
+}

@@ -1,9 +1,11 @@
 /*
  * Grant trace for tests: with NODUS_TRACE_GRANTS=FILE the daemon appends one line per granted
- * core and per finished task's core:
+ * core and per finished task's core, and one per completed device task:
  *     G <now_ns> <session> <task_id> <cpu>
- *     D <now_ns> <session> <task_id> <cpu>
- * so a test can prove that no two tasks ever overlapped on a core. Buffered; flushed when a
+ *     D <now_ns> <session> <task_id> <cpu>      (the body returned: Done)
+ *     V <now_ns> <session> <task_id> <device>   (its device work completed)
+ * so a test can prove that no two tasks ever overlapped on a core, and that a device task's
+ * successors were granted only after its V line. Buffered; flushed when a
  * session closes and at exit. Loop thread only.
  */
 #ifndef NODUS_TRACE_H
@@ -21,5 +23,6 @@ void trace_close(trace_t *t);
 void trace_flush(trace_t *t);
 void trace_grant(trace_t *t, uint64_t now_ns, uint64_t session, uint64_t task, uint32_t cpu);
 void trace_done(trace_t *t, uint64_t now_ns, uint64_t session, uint64_t task, uint32_t cpu);
+void trace_device(trace_t *t, uint64_t now_ns, uint64_t session, uint64_t task, uint32_t device);
 
 #endif

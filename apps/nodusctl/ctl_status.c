@@ -17,6 +17,26 @@ static const Nodus__V1__DaemonCounters *counters_of(const Nodus__V1__StatusReply
     return r->counters ? r->counters : &no_counters;
 }
 
+static const char *kind_name(Nodus__V1__DeviceKind kind)
+{
+    switch (kind) {
+    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA:
+        return "cuda";
+    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL:
+        return "opencl";
+    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU:
+        return "cpu";
+    default:
+        return "unknown";
+    }
+}
+
+/* A core busy with no session is held by a CPU device (its label says which). */
+static int core_held(const Nodus__V1__CoreStatus *c)
+{
+    return c->busy && c->session_id == 0;
+}
+
 static const char *role_name(Nodus__V1__Role role)
 {
     switch (role) {
@@ -49,8 +69,13 @@ static void print_cores(const Nodus__V1__StatusReply *r, FILE *out)
     for (size_t i = 0; i < r->n_cores; i++) {
         const Nodus__V1__CoreStatus *c = r->cores[i];
         table_cell(t, "%" PRIu32, c->cpu);
-        table_cell(t, "%s", c->busy ? "busy" : "free");
-        if (c->busy) {
+        table_cell(t, "%s", core_held(c) ? "held" : c->busy ? "busy" : "free");
+        if (core_held(c)) {
+            table_cell(t, "-");
+            table_cell(t, "-");
+            table_cell(t, "%s", c->label && c->label[0] ? c->label : "-");
+            table_cell(t, "-");
+        } else if (c->busy) {
             table_cell(t, "%" PRIu64, c->session_id);
             table_cell(t, "%" PRIu64, c->task_id);
             table_cell(t, "%s", c->label && c->label[0] ? c->label : "-");
@@ -74,8 +99,8 @@ static void print_sessions(const Nodus__V1__StatusReply *r, FILE *out)
 {
     static const char *const headers[] = {"SESSION", "UID",    "PID",       "JOB",     "CLIENT",
                                           "ROLE",    "WEIGHT", "SUBMITTED", "WAITING", "READY",
-                                          "RUNNING", "DONE",   "CORE-S"};
-    ctl_table_t *t = table_create(13, headers, "rrrlllrrrrrrr");
+                                          "RUNNING", "DEVICE", "DONE",      "CORE-S"};
+    ctl_table_t *t = table_create(14, headers, "rrrlllrrrrrrrr");
     if (!t) return;
     for (size_t i = 0; i < r->n_sessions; i++) {
         const Nodus__V1__SessionStatus *s = r->sessions[i];
@@ -90,9 +115,67 @@ static void print_sessions(const Nodus__V1__StatusReply *r, FILE *out)
         table_cell(t, "%" PRIu64, s->waiting);
         table_cell(t, "%" PRIu64, s->ready);
         table_cell(t, "%" PRIu64, s->running);
+        table_cell(t, "%" PRIu64, s->device);
         table_cell(t, "%" PRIu64, s->done);
         table_cell(t, "%" PRIu64 ".%03" PRIu64, s->core_ns / 1000000000u,
                    s->core_ns / 1000000u % 1000u);
+    }
+    table_print(t, out);
+    table_free(t);
+}
+
+static const Nodus__V1__DeviceInfo no_info = NODUS__V1__DEVICE_INFO__INIT;
+
+static const Nodus__V1__DeviceInfo *info_of(const Nodus__V1__DeviceStatus *d)
+{
+    return d->info ? d->info : &no_info;
+}
+
+/* "3:2 5:1": in-flight tasks per session, or "-". */
+static void format_per_session(const Nodus__V1__DeviceStatus *d, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n_sessions && n < len; i++) {
+        const Nodus__V1__SessionInFlight *p = d->sessions[i];
+        int w = snprintf(buf + n, len - n, "%s%" PRIu64 ":%" PRIu32, i ? " " : "", p->session_id,
+                         p->in_flight);
+        if (w < 0) break;
+        n += (size_t)w;
+    }
+    if (!buf[0]) snprintf(buf, len, "-");
+}
+
+static void print_devices(const Nodus__V1__StatusReply *r, FILE *out)
+{
+    static const char *const headers[] = {"DEVICE",    "KIND",      "NAME",  "MEMORY-MIB",
+                                          "IN-FLIGHT", "COMPLETED", "CORES", "SESSIONS"};
+    ctl_table_t *t = table_create(8, headers, "rllrrrll");
+    if (!t) return;
+    for (size_t i = 0; i < r->n_devices; i++) {
+        const Nodus__V1__DeviceStatus *d = r->devices[i];
+        const Nodus__V1__DeviceInfo *in = info_of(d);
+        char per[256], cores[128] = "-";
+        format_per_session(d, per, sizeof per);
+        if (in->n_cores) {
+            size_t n = 0;
+            for (size_t k = 0; k < in->n_cores && n < sizeof cores; k++) {
+                int w =
+                    snprintf(cores + n, sizeof cores - n, "%s%" PRIu32, k ? "," : "", in->cores[k]);
+                if (w < 0) break;
+                n += (size_t)w;
+            }
+            if (d->cores_held && n + 8 < sizeof cores)
+                snprintf(cores + n, sizeof cores - n, " held");
+        }
+        table_cell(t, "%" PRIu32, in->index);
+        table_cell(t, "%s", kind_name(in->kind));
+        table_cell(t, "%s", in->name && in->name[0] ? in->name : "-");
+        table_cell(t, "%" PRIu64, in->memory >> 20);
+        table_cell(t, "%" PRIu32 "/%" PRIu32, d->in_flight, d->max_in_flight);
+        table_cell(t, "%" PRIu64, d->completed);
+        table_cell(t, "%s", cores);
+        table_cell(t, "%s", per);
     }
     table_print(t, out);
     table_free(t);
@@ -113,6 +196,10 @@ void status_print_text(const Nodus__V1__StatusReply *r, FILE *out)
     fputc('\n', out);
     print_cores(r, out);
     fputc('\n', out);
+    if (r->n_devices) {
+        print_devices(r, out);
+        fputc('\n', out);
+    }
     if (r->n_sessions)
         print_sessions(r, out);
     else
@@ -140,6 +227,7 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         json_str(&j, "label", c->label);
         json_u64(&j, "queued", c->queued);
         json_u64(&j, "last_session_id", c->last_session_id);
+        json_bool(&j, "held", core_held(c));
         json_object_end(&j);
     }
     json_array_end(&j);
@@ -159,9 +247,46 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         json_u64(&j, "waiting", s->waiting);
         json_u64(&j, "ready", s->ready);
         json_u64(&j, "running", s->running);
+        json_u64(&j, "device", s->device);
         json_u64(&j, "done", s->done);
         json_u64(&j, "core_ns", s->core_ns);
         json_seconds(&j, "core_s", s->core_ns);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+
+    json_array_begin(&j, "devices");
+    for (size_t i = 0; i < r->n_devices; i++) {
+        const Nodus__V1__DeviceStatus *d = r->devices[i];
+        const Nodus__V1__DeviceInfo *in = info_of(d);
+        json_object_begin(&j, NULL);
+        json_u64(&j, "index", in->index);
+        json_str(&j, "kind", kind_name(in->kind));
+        json_str(&j, "name", in->name);
+        json_str(&j, "vendor", in->vendor);
+        json_u64(&j, "memory", in->memory);
+        if (in->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL) {
+            json_str(&j, "platform", in->platform);
+            json_u64(&j, "platform_device", in->platform_device);
+            json_bool(&j, "cpu_device", in->cpu_device);
+        }
+        json_u64(&j, "slots", in->slots);
+        json_u64(&j, "in_flight", d->in_flight);
+        json_u64(&j, "max_in_flight", d->max_in_flight);
+        json_u64(&j, "completed", d->completed);
+        json_bool(&j, "cores_held", d->cores_held);
+        json_array_begin(&j, "cores");
+        for (size_t c = 0; c < in->n_cores; c++)
+            json_u64(&j, NULL, in->cores[c]);
+        json_array_end(&j);
+        json_array_begin(&j, "sessions");
+        for (size_t e = 0; e < d->n_sessions; e++) {
+            json_object_begin(&j, NULL);
+            json_u64(&j, "session_id", d->sessions[e]->session_id);
+            json_u64(&j, "in_flight", d->sessions[e]->in_flight);
+            json_object_end(&j);
+        }
+        json_array_end(&j);
         json_object_end(&j);
     }
     json_array_end(&j);

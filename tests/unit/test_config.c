@@ -63,6 +63,13 @@ static void test_defaults(void **state)
     assert_int_equal(c.lookahead_max_us, 200);
     assert_int_equal(c.max_sessions_per_user, 64);
     assert_int_equal(c.max_outstanding_tasks, 1000000);
+    assert_int_equal(c.devices_cuda, 1);
+    assert_int_equal(c.devices_opencl, 1);
+    assert_string_equal(c.devices_allow, "");
+    assert_int_equal(c.devices_slots, 4);
+    assert_int_equal(c.devices_max_in_flight, 64);
+    assert_int_equal(c.devices_max_per_session, 32);
+    assert_int_equal(c.devices_opencl_cpu_cores, 0);
 }
 
 static void test_file_all_keys(void **state)
@@ -87,7 +94,15 @@ static void test_file_all_keys(void **state)
                        "lookahead_max_us = 50\n"
                        "[limits]\n"
                        "max_sessions_per_user = 8\n"
-                       "max_outstanding_tasks = 5000\n",
+                       "max_outstanding_tasks = 5000\n"
+                       "[devices]\n"
+                       "cuda = no\n"
+                       "opencl = Yes\n"
+                       "allow = 1, Quadro RTX,pthread\n"
+                       "slots = 2\n"
+                       "max_in_flight = 16\n"
+                       "max_in_flight_per_session = 8\n"
+                       "opencl_cpu_cores = 3\n",
                        err, sizeof err);
     assert_int_equal(rc, 0);
     assert_string_equal(c.socket_path, "/run/test/nodusd.sock");
@@ -101,6 +116,13 @@ static void test_file_all_keys(void **state)
     assert_int_equal(c.lookahead_max_us, 50);
     assert_int_equal(c.max_sessions_per_user, 8);
     assert_int_equal(c.max_outstanding_tasks, 5000);
+    assert_int_equal(c.devices_cuda, 0);
+    assert_int_equal(c.devices_opencl, 1);
+    assert_string_equal(c.devices_allow, "1, Quadro RTX,pthread");
+    assert_int_equal(c.devices_slots, 2);
+    assert_int_equal(c.devices_max_in_flight, 16);
+    assert_int_equal(c.devices_max_per_session, 8);
+    assert_int_equal(c.devices_opencl_cpu_cores, 3);
 }
 
 static void test_file_partial_keeps_others(void **state)
@@ -353,6 +375,43 @@ static void test_overrides_bad(void **state)
     expect_override_error("sched.max_weight=8,", "sched.max_weight: trailing characters");
     expect_override_error("sched.default_weight=32",
                           "sched.default_weight (32) is larger than sched.max_weight (16)");
+    expect_override_error("devices.cuda=maybe", "devices.cuda: not yes or no");
+    expect_override_error("devices.allow=0,,1", "devices.allow: empty item in the list");
+    expect_override_error("devices.slots=0", "devices.slots: out of range (1-64)");
+    expect_override_error("devices.slots=65", "devices.slots: out of range (1-64)");
+    expect_override_error("devices.max_in_flight=0", "devices.max_in_flight: out of range");
+    expect_override_error("devices.max_in_flight_per_session=65537",
+                          "devices.max_in_flight_per_session: out of range (1-65536)");
+    expect_override_error("devices.opencl_cpu_cores=4097",
+                          "devices.opencl_cpu_cores: out of range (0-4096)");
+}
+
+static void test_devices_keys(void **state)
+{
+    nodus_config_t c;
+    char err[256] = "";
+    config_defaults(&c);
+    /* booleans in their spellings */
+    const char *yes[] = {"yes", "YES", "true", "on", "1"}, *no[] = {"no", "False", "off", "0"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(config_set(&c, "devices", "cuda", yes[i]), 0);
+        assert_int_equal(c.devices_cuda, 1);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(config_set(&c, "devices", "opencl", no[i]), 0);
+        assert_int_equal(c.devices_opencl, 0);
+    }
+    assert_int_equal(config_set(&c, "devices", "opencl", ""), NODUS_EINVAL);
+    /* an allow list keeps its commas in an override (the next entry starts a new key) */
+    assert_int_equal(
+        config_apply_overrides(&c, "devices.allow=0,2,pthread,devices.slots=8", err, sizeof err),
+        0);
+    assert_string_equal(c.devices_allow, "0,2,pthread");
+    assert_int_equal(c.devices_slots, 8);
+    assert_int_equal(config_set(&c, "devices", "allow", ""), 0);
+    assert_string_equal(c.devices_allow, "");
+    assert_int_equal(config_set(&c, "devices", "allow", " , x"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "devices", "allow", "a\tb"), NODUS_EINVAL);
 }
 
 static void test_print_round_trip(void **state)
@@ -375,7 +434,13 @@ static void test_print_round_trip(void **state)
                                                     "sched.lookahead=3,"
                                                     "sched.lookahead_max_us=99,"
                                                     "limits.max_sessions_per_user=2,"
-                                                    "limits.max_outstanding_tasks=77",
+                                                    "limits.max_outstanding_tasks=77,"
+                                                    "devices.cuda=no,devices.opencl=no,"
+                                                    "devices.allow=1,Tesla V100,"
+                                                    "devices.slots=3,"
+                                                    "devices.max_in_flight=5,"
+                                                    "devices.max_in_flight_per_session=4,"
+                                                    "devices.opencl_cpu_cores=2",
                                                     err, sizeof err),
                              0);
         }
@@ -397,7 +462,15 @@ static void test_print_round_trip(void **state)
                               "lookahead_max_us =",
                               "[limits]",
                               "max_sessions_per_user =",
-                              "max_outstanding_tasks ="};
+                              "max_outstanding_tasks =",
+                              "[devices]",
+                              "cuda =",
+                              "opencl =",
+                              "allow =",
+                              "slots =",
+                              "max_in_flight =",
+                              "max_in_flight_per_session =",
+                              "opencl_cpu_cores ="};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strstr(text, keys[i])) fail_msg("printed config lacks \"%s\":\n%s", keys[i], text);
 
@@ -518,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_set_each_key),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_overrides_bad),
+        cmocka_unit_test(test_devices_keys),
         cmocka_unit_test(test_print_round_trip),
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_log_format),
