@@ -95,7 +95,7 @@ void devices_cuda_discover(cuda_api_t *api, device_found_t *found, size_t max, s
         char name[CU_DEVICE_NAME_MAX] = "";
         if (api->device_name(name, sizeof name, dev) != CU_SUCCESS)
             snprintf(name, sizeof name, "CUDA device %d", i);
-        snprintf(f->name, sizeof f->name, "%s", name);
+        snprintf(f->name, sizeof f->name, "%.*s", (int)sizeof f->name - 1, name);
         snprintf(f->vendor, sizeof f->vendor, "NVIDIA Corporation");
         size_t bytes = 0;
         if (api->device_total_mem(&bytes, dev) == CU_SUCCESS) f->memory = bytes;

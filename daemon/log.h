@@ -23,8 +23,7 @@ void log_msg(int level, const char *tag, uint64_t session, const char *fmt, ...)
 /* Formats nothing unless the level is enabled (debug lines on the hot path cost a compare). */
 #define LOG(level, tag, session, ...)                                                              \
     do {                                                                                           \
-        if (log_enabled(level))                                                                    \
-            log_msg((level), (tag), (session), __VA_ARGS__);                                       \
+        if (log_enabled(level)) log_msg((level), (tag), (session), __VA_ARGS__);                   \
     } while (0)
 
 #endif

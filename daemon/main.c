@@ -254,7 +254,7 @@ static int resolve_socket(nodus_config_t *cfg, int *private_dir)
                 sizeof cfg->socket_path - 1, path);
         return -1;
     }
-    snprintf(cfg->socket_path, sizeof cfg->socket_path, "%s", path);
+    memcpy(cfg->socket_path, path, strlen(path) + 1); /* fits: checked above */
     return 0;
 }
 

@@ -8,8 +8,7 @@
 task_t *task_create(uint64_t id, struct session *session)
 {
     task_t *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
+    if (!t) return NULL;
     t->id = id;
     t->session = session;
     t->ncores = 1;
@@ -25,10 +24,8 @@ void task_ref(task_t *t)
 
 void task_unref(task_t *t)
 {
-    if (--t->refs > 0)
-        return;
+    if (--t->refs > 0) return;
     free(t->succ);
-    if (t->cores != &t->core0)
-        free(t->cores);
+    if (t->cores != &t->core0) free(t->cores);
     free(t);
 }
