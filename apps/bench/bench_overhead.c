@@ -46,8 +46,7 @@ static double run_client(size_t ntasks, int chain, double *t_start, double *t_en
     double t0 = now_s();
     for (size_t i = 0; i < ntasks && rc == 0; i++)
         rc = nodus_submit(n, empty, NULL, chain ? &acc : NULL, chain ? 1 : 0, NULL);
-    if (rc == 0)
-        rc = nodus_taskwait(n);
+    if (rc == 0) rc = nodus_taskwait(n);
     double t1 = now_s();
     int crc = nodus_close(n);
     if (rc < 0 || crc < 0) {
@@ -77,53 +76,54 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'n': ntasks = strtoul(optarg, NULL, 10); break;
-        case 'p': chain = !strcmp(optarg, "chain"); break;
-        case 'c': clients = atoi(optarg); break;
-        case 'r': reps = atoi(optarg); break;
+        case 'n':
+            ntasks = strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            chain = !strcmp(optarg, "chain");
+            break;
+        case 'c':
+            clients = atoi(optarg);
+            break;
+        case 'r':
+            reps = atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: nodus-bench-overhead [--tasks N] [--pattern indep|chain] "
                             "[--clients C] [--reps R]\n");
             return 2;
         }
     }
-    if (clients < 1 || clients > 64 || reps < 1 || ntasks == 0)
-        return 2;
+    if (clients < 1 || clients > 64 || reps < 1 || ntasks == 0) return 2;
     /* per client: start, end (shared with the children) */
     double *times = mmap(NULL, sizeof(double) * 2 * (size_t)clients, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     double *ns_per_task = calloc((size_t)reps, sizeof(double));
     double *worst_client = calloc((size_t)reps, sizeof(double));
-    if (times == MAP_FAILED || !ns_per_task || !worst_client)
-        return 1;
+    if (times == MAP_FAILED || !ns_per_task || !worst_client) return 1;
     for (int r = 0; r < reps; r++) {
         for (int c = 0; c < clients; c++) {
             pid_t p = fork();
             if (p == 0) {
                 double s, e;
-                _exit(run_client(ntasks, chain, &s, &e) < 0 ? 1
-                                                            : (times[2 * c] = s,
-                                                               times[2 * c + 1] = e, 0));
+                _exit(run_client(ntasks, chain, &s, &e) < 0
+                          ? 1
+                          : (times[2 * c] = s, times[2 * c + 1] = e, 0));
             }
-            if (p < 0)
-                return 1;
+            if (p < 0) return 1;
         }
         int failed = 0, st;
         while (wait(&st) > 0)
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                failed = 1;
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed = 1;
         if (failed) {
             fprintf(stderr, "bench: a client failed\n");
             return 1;
         }
         double first = times[0], last = times[1], worst = 0;
         for (int c = 0; c < clients; c++) {
-            if (times[2 * c] < first)
-                first = times[2 * c];
-            if (times[2 * c + 1] > last)
-                last = times[2 * c + 1];
-            if (times[2 * c + 1] - times[2 * c] > worst)
-                worst = times[2 * c + 1] - times[2 * c];
+            if (times[2 * c] < first) first = times[2 * c];
+            if (times[2 * c + 1] > last) last = times[2 * c + 1];
+            if (times[2 * c + 1] - times[2 * c] > worst) worst = times[2 * c + 1] - times[2 * c];
         }
         ns_per_task[r] = (last - first) * 1e9 / ((double)ntasks * clients);
         worst_client[r] = worst;

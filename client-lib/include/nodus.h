@@ -97,6 +97,13 @@ NODUS_EXPORT int nodus_close(nodus_t *n);
 /* Sets this job's weight for fair share (1 = default share; the daemon caps it). */
 NODUS_EXPORT int nodus_set_weight(nodus_t *n, unsigned weight);
 
+/* Where an implementation of a task runs. */
+typedef enum {
+    NODUS_DEV_CPU = 0,    /* a plain body on a granted core */
+    NODUS_DEV_CUDA = 1,   /* a body that enqueues work on nodus_cuda_stream() (nodus/cuda.h) */
+    NODUS_DEV_OPENCL = 2, /* a body that enqueues work on nodus_cl_queue() (nodus/opencl.h) */
+} nodus_device_kind_t;
+
 /* Options for a task, reusable across submissions (opaque; create once, set, reuse). */
 typedef struct nodus_task_attr nodus_task_attr_t;
 
@@ -107,8 +114,21 @@ NODUS_EXPORT void nodus_task_attr_destroy(nodus_task_attr_t *attr);
 NODUS_EXPORT int nodus_task_attr_set_priority(nodus_task_attr_t *attr, int priority);
 /* Cores the body needs at once (a parallel task); 1..number of daemon cores. */
 NODUS_EXPORT int nodus_task_attr_set_cores(nodus_task_attr_t *attr, unsigned ncores);
-/* Label shown in status and traces; copied (at most 63 bytes kept). */
+/* Label shown in status and traces; copied (at most 63 bytes kept). Tasks with the same label
+ * share a performance model when the daemon chooses between implementations. */
 NODUS_EXPORT int nodus_task_attr_set_label(nodus_task_attr_t *attr, const char *label);
+/*
+ * Sets the implementation of the task for one device kind (fn NULL removes it). A task offering
+ * several kinds is a multi-version task: the daemon picks, per task, the kind and device that
+ * should finish it first given what is free and loaded (as StarPU's codelets). The `fn` given
+ * to nodus_submit() is the CPU implementation and may be NULL when `attr` offers another kind.
+ * A device body only enqueues asynchronous work: its core is free when it returns, and the
+ * task's successors are released when the device work completes, never by a blocking sync.
+ * nodus_submit() drops the kinds the daemon has no device of; a task left with no body at all is
+ * refused (NODUS_EINVAL with no body given, NODUS_ENOTSUP when only such device bodies were).
+ */
+NODUS_EXPORT int nodus_task_attr_set_impl(nodus_task_attr_t *attr, nodus_device_kind_t kind,
+                                          nodus_task_fn fn);
 
 /*
  * Submits a task: `fn(arg)` runs once every earlier task of this session that conflicts with
@@ -139,6 +159,12 @@ NODUS_EXPORT int nodus_num_cores(const nodus_t *n);
 /* Session id the daemon assigned (for logs and nodusctl). */
 NODUS_EXPORT uint64_t nodus_session_id(const nodus_t *n);
 
+/* Number of devices (GPUs, OpenCL devices) the daemon owns; indices are 0..count-1. */
+NODUS_EXPORT int nodus_num_devices(const nodus_t *n);
+/* Kind and name (copied into name[0..len)) of device `index`; NODUS_EINVAL if out of range. */
+NODUS_EXPORT int nodus_device_info(const nodus_t *n, int index, nodus_device_kind_t *kind,
+                                   char *name, size_t len);
+
 /* ---- Inside a task body (thread-local; -1/0 outside a body) ---- */
 
 /* The OS CPU id the body runs on. */
@@ -149,6 +175,10 @@ NODUS_EXPORT int nodus_task_ncores(void);
 NODUS_EXPORT int nodus_task_cores(int *cores, int max);
 /* The daemon's id of the running task (per-session sequence number). */
 NODUS_EXPORT uint64_t nodus_task_id(void);
+/* The kind of implementation running (NODUS_DEV_CPU outside a device body). */
+NODUS_EXPORT nodus_device_kind_t nodus_task_device_kind(void);
+/* The daemon's index of the device the running implementation targets (-1 for CPU bodies). */
+NODUS_EXPORT int nodus_task_device(void);
 
 #ifdef __cplusplus
 }

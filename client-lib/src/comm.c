@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "done.h"
 #include "internal.h"
 #include "nodus_limits.h"
 #include "submit.h"
@@ -61,8 +62,7 @@ struct comm {
 
     /* taken from the session under its locks, packed outside them */
     submit_buf_t sending;
-    uint64_t *done;
-    size_t ndone, done_cap;
+    done_batch_t done; /* completion reports (done.c) */
     wait_msg_t *waits;
     size_t nwaits, waits_cap;
 
@@ -149,7 +149,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-/* ---- wake-ups and done reports ---- */
+/* ---- wake-ups ---- */
 
 void comm_wake(nodus_t *n)
 {
@@ -165,21 +165,6 @@ void comm_wake(nodus_t *n)
         while (w < 0 && errno == EINTR);
         /* EAGAIN: the counter is already non-zero, so the thread wakes anyway */
     }
-}
-
-void comm_task_done(nodus_t *n, uint64_t id)
-{
-    pthread_mutex_lock(&n->done_lock);
-    int rc = 0;
-    if (n->ndone == n->done_cap) {
-        void *arr = n->done_ids;
-        rc = grow(&arr, &n->done_cap, n->ndone + 1, sizeof *n->done_ids);
-        n->done_ids = arr;
-    }
-    if (rc == 0) n->done_ids[n->ndone++] = id;
-    pthread_mutex_unlock(&n->done_lock);
-    if (rc < 0) session_fail(n, rc); /* the daemon would never hear of this task again */
-    comm_wake(n);
 }
 
 /* ---- packing ---- */
@@ -240,6 +225,7 @@ static int pack_submits(nodus_t *n, struct comm *c)
             s->n_accesses = t->naccesses;
             s->accesses = t->naccesses ? &c->access_ptrs[t->first_access] : NULL;
             s->label = t->label_off == UINT32_MAX ? (char *)"" : b->labels + t->label_off;
+            s->impls = t->impls;
             k++;
         }
         Nodus__V1__Submit submit = NODUS__V1__SUBMIT__INIT;
@@ -254,34 +240,6 @@ static int pack_submits(nodus_t *n, struct comm *c)
     }
     c->packed_upto = b->tasks[b->ntasks - 1].id;
     submit_buf_clear(b);
-    return 0;
-}
-
-static int pack_done(nodus_t *n, struct comm *c)
-{
-    for (size_t i = 0; i < c->ndone;) {
-        size_t k = c->ndone - i;
-        if (k > NODUS_MAX_DONE_PER_MSG) k = NODUS_MAX_DONE_PER_MSG;
-        Nodus__V1__Done done = NODUS__V1__DONE__INIT;
-        done.n_task_ids = k;
-        done.task_ids = c->done + i;
-        Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
-        m.body_case = NODUS__V1__MSG__BODY_DONE;
-        m.done = &done;
-        int rc = append_msg(n, c, &m);
-        if (rc < 0) return rc;
-        i += k;
-    }
-    if (c->ndone == 0) return 0;
-    /* forget the tasks and let blocked submitters go on */
-    pthread_mutex_lock(&n->lock);
-    for (size_t i = 0; i < c->ndone; i++)
-        table_complete(&n->table, c->done[i], n->next_id);
-    n->outstanding -= c->ndone;
-    if (n->space_waiters && n->outstanding < n->max_outstanding)
-        pthread_cond_broadcast(&n->space_cv);
-    pthread_mutex_unlock(&n->lock);
-    c->ndone = 0;
     return 0;
 }
 
@@ -338,18 +296,11 @@ static int collect(nodus_t *n, struct comm *c)
     pthread_mutex_unlock(&n->lock);
     if (rc < 0) return rc;
 
-    pthread_mutex_lock(&n->done_lock);
-    uint64_t *ids = n->done_ids;
-    size_t cap = n->done_cap;
-    n->done_ids = c->done;
-    n->done_cap = c->done_cap;
-    c->done = ids;
-    c->done_cap = cap;
-    c->ndone = n->ndone;
-    n->ndone = 0;
-    pthread_mutex_unlock(&n->done_lock);
+    done_batch_take(n, &c->done);
 
-    if ((rc = pack_submits(n, c)) < 0 || (rc = pack_done(n, c)) < 0 || (rc = pack_waits(n, c)) < 0)
+    /* Done before DeviceDone (done.c); waits after everything they may be waiting for */
+    if ((rc = pack_submits(n, c)) < 0 || (rc = done_batch_pack(n, &c->done, &c->out)) < 0 ||
+        (rc = pack_waits(n, c)) < 0)
         return rc;
     if (weight) {
         Nodus__V1__SetWeight sw = NODUS__V1__SET_WEIGHT__INIT;
@@ -396,6 +347,17 @@ static int write_out(nodus_t *n, struct comm *c)
 
 /* ---- dispatch ---- */
 
+/* The grant names a kind the task offers and, for a device kind, a device of that kind and one
+ * of its slots. Under n->lock. */
+static bool grant_kind_ok(const nodus_t *n, const task_entry_t *e, const Nodus__V1__Grant *gr)
+{
+    if ((unsigned)gr->kind >= DEVICE_KINDS || !e->fn[gr->kind]) return false;
+    if (gr->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU) return true;
+    if (gr->device >= n->ndevices) return false;
+    const device_t *d = &n->devices[gr->device];
+    return (unsigned)d->kind == (unsigned)gr->kind && gr->slot < d->slots;
+}
+
 static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
 {
     size_t k = g->n_grants;
@@ -415,7 +377,8 @@ static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
     for (size_t i = 0; i < k && rc == 0; i++) {
         const Nodus__V1__Grant *gr = g->grants[i];
         task_entry_t *e = table_lookup(&n->table, gr->task_id);
-        if (!e || e->state != TASK_ENTRY_SUBMITTED || gr->n_cores != e->ncores) {
+        if (!e || e->state != TASK_ENTRY_SUBMITTED || gr->n_cores != e->ncores ||
+            !grant_kind_ok(n, e, gr)) {
             rc = NODUS_EPROTO;
             break;
         }
@@ -424,12 +387,17 @@ static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
                 rc = NODUS_EPROTO;
         if (rc < 0) break;
         e->state = TASK_ENTRY_GRANTED;
+        e->kind = (uint8_t)gr->kind;
+        if (gr->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA) n->cuda_used = true;
         c->items[i] = (grant_item_t){.id = gr->task_id,
-                                     .fn = e->fn,
+                                     .fn = e->fn[gr->kind],
                                      .arg = e->arg,
                                      .ncores = e->ncores,
                                      .cpu0 = gr->cores[0],
-                                     .cpus = NULL};
+                                     .cpus = NULL,
+                                     .kind = (nodus_device_kind_t)gr->kind,
+                                     .device = gr->device,
+                                     .slot = gr->slot};
         c->item_worker[i] = (size_t)n->cpu_worker[gr->cores[0]];
     }
     pthread_mutex_unlock(&n->lock);
@@ -548,11 +516,7 @@ static bool has_work(nodus_t *n, struct comm *c)
     bool work = n->pending.ntasks || n->waits_unsent || n->weight_to_send ||
                 (n->closing && !c->bye_queued) || c->flushed_upto != c->published_upto;
     pthread_mutex_unlock(&n->lock);
-    if (!work) {
-        pthread_mutex_lock(&n->done_lock);
-        work = n->ndone > 0;
-        pthread_mutex_unlock(&n->done_lock);
-    }
+    if (!work) work = done_pending(n);
     return work;
 }
 
@@ -654,7 +618,7 @@ void comm_destroy(nodus_t *n)
     frame_reader_free(&c->reader);
     frame_buf_free(&c->out);
     submit_buf_free(&c->sending);
-    free(c->done);
+    done_batch_free(&c->done);
     free(c->waits);
     free(c->specs);
     free(c->spec_ptrs);

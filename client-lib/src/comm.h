@@ -1,8 +1,9 @@
 /*
  * The comm thread: after the handshake it alone reads and writes the session's socket. It packs
- * pending submissions, done reports, waits, weight changes and the final Bye into frames (in
- * that order, so a Wait always follows the Submits that preceded it), and dispatches what the
- * daemon sends: Grants to workers, WaitDone to waiters, Error and EOF to session_fail().
+ * pending submissions, done reports (Done, then DeviceDone), waits, weight changes and the final
+ * Bye into frames (in that order, so a Wait always follows the Submits that preceded it), and
+ * dispatches what the daemon sends: Grants to workers, WaitDone to waiters, Error and EOF to
+ * session_fail().
  */
 #ifndef NODUS_CLIENT_COMM_H
 #define NODUS_CLIENT_COMM_H
@@ -21,7 +22,5 @@ void comm_destroy(nodus_t *n);
 
 /* Wakes the comm thread if it may be sleeping; cheap when it is busy. Any thread. */
 void comm_wake(nodus_t *n);
-/* Reports that the body of task `id` returned. Worker threads. */
-void comm_task_done(nodus_t *n, uint64_t id);
 
 #endif

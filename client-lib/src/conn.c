@@ -278,6 +278,12 @@ static int welcome_take(const Nodus__V1__Welcome *w, conn_welcome_t *out)
         out->cpus[i] = w->cores[i];
     }
     out->ncpus = w->n_cores;
+    int rc = devices_from_welcome(w, &out->devices, &out->ndevices);
+    if (rc < 0) {
+        free(out->cpus);
+        out->cpus = NULL;
+        return rc;
+    }
     out->session_id = w->session_id;
     out->weight = w->weight;
     out->max_frame =
@@ -300,8 +306,7 @@ int conn_handshake(int fd, const char *job, uint32_t weight, frame_reader_t *rea
     conn_program_name(prog);
     /* $NODUS_JOB wins over the program's own choice: launchers name jobs for fair share */
     const char *env_job = getenv("NODUS_JOB");
-    if (env_job && *env_job)
-        job = env_job;
+    if (env_job && *env_job) job = env_job;
     name_copy(job_name, job && *job ? job : prog);
 
     Nodus__V1__Hello hello = NODUS__V1__HELLO__INIT;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "device.h"
 #include "frame.h"
 
 /* What the daemon told us in its Welcome. */
@@ -19,6 +20,8 @@ typedef struct conn_welcome {
     uint32_t weight;
     uint32_t max_frame;            /* 0 in the Welcome is replaced by NODUS_MAX_FRAME */
     uint32_t max_tasks_per_submit; /* likewise, capped at NODUS_MAX_TASKS_PER_SUBMIT */
+    device_t *devices;             /* the daemon's devices; caller frees (devices_free) */
+    size_t ndevices;
 } conn_welcome_t;
 
 /*

@@ -6,12 +6,15 @@
  *   - application threads call the public API;
  *   - one comm thread owns the socket after the handshake: it packs and writes everything the
  *     session sends, reads and dispatches everything the daemon sends;
- *   - one worker thread per daemon core (started on that core's first grant) runs task bodies.
+ *   - one worker thread per daemon core (started on that core's first grant) runs task bodies;
+ *   - OpenCL runtime threads run the marker callbacks of OpenCL tasks (ocl.c).
  *
  *   `lock` guards the submission buffer, the task table, the waiter list, the counters and the
- *   flags below it; `done_lock` guards the done queue (workers push, comm drains); each worker
- *   guards its own mailbox. Lock order: lock -> worker mailbox lock; done_lock is never held
- *   with another lock.
+ *   flags below it; `done_lock` guards the three completion queues (done, CUDA done, device
+ *   done: workers and OpenCL callbacks push, comm drains all three in one critical section, so
+ *   a DeviceDone never overtakes the Done of its task); each worker guards its own mailbox; the
+ *   device backends have their own locks (ocl.c, cuda_dev.c). Lock order: lock -> worker mailbox
+ *   lock; done_lock and the backend locks are never held with another lock of the session.
  */
 #ifndef NODUS_CLIENT_INTERNAL_H
 #define NODUS_CLIENT_INTERNAL_H
@@ -25,11 +28,15 @@
 
 #include "nodus.h"
 #include "nodus.pb-c.h"
+#include "nodus_limits.h"
 
+#include "device.h"
 #include "table.h"
 
 struct comm;
 struct worker;
+struct ocl_session;
+struct cuda_session;
 
 /* Tasks submitted but not yet packed for the daemon, in program order. */
 typedef struct submit_buf {
@@ -49,7 +56,16 @@ typedef struct pending_task {
     uint32_t first_access; /* index into submit_buf.accesses */
     uint32_t naccesses;
     uint32_t label_off; /* offset into submit_buf.labels; UINT32_MAX: no label */
+    uint32_t impls;     /* TaskSpec.impls: 1 << kind for every kind with a body */
 } pending_task_t;
+
+/* A CUDA task's body returned: its completion event, for the Done that reports it. */
+typedef struct cuda_done {
+    uint64_t id;
+    uint32_t pool_index;
+    bool has_handle; /* first use of this pool entry: send the IPC handle */
+    uint8_t handle[NODUS_CUDA_IPC_HANDLE_SIZE];
+} cuda_done_t;
 
 /* A thread blocked in taskwait; lives on that thread's stack, linked in nodus.waiters. */
 typedef struct waiter {
@@ -82,6 +98,10 @@ struct nodus {
     struct comm *comm;        /* comm thread state; owned */
     pthread_t comm_thread;
     bool comm_started;
+    device_t *devices; /* Welcome.devices, by daemon index; owned */
+    size_t ndevices;
+    struct ocl_session *ocl;   /* OpenCL state (ocl.c), set up lazily; owned */
+    struct cuda_session *cuda; /* CUDA state (cuda_dev.c), set up lazily; owned */
 
     /* ---- session health: 0 or the first error (never changes back) ---- */
     _Atomic int error;
@@ -102,11 +122,16 @@ struct nodus {
     uint64_t next_token;
     uint32_t weight_to_send; /* 0: none */
     bool closing;            /* nodus_close: send Bye and stop */
+    bool cuda_used; /* a CUDA task was granted: only the daemon knows when its work ended */
 
     /* ---- guarded by done_lock ---- */
     pthread_mutex_t done_lock;
     uint64_t *done_ids; /* bodies returned, not yet reported; owned */
     size_t ndone, done_cap;
+    cuda_done_t *cuda_done; /* CUDA bodies returned, with their events; owned */
+    size_t ncuda_done, cuda_done_cap;
+    uint64_t *device_done_ids; /* OpenCL device work completed, not yet reported; owned */
+    size_t ndevice_done, device_done_cap;
 
     /* comm thread wake-up protocol; see comm_wake() */
     atomic_bool comm_idle; /* the comm thread may block in poll(): write wake_fd */

@@ -98,12 +98,18 @@ static void session_free(nodus_t *n)
             worker_destroy(&n->workers[i]);
         free(n->workers);
     }
+    /* after the workers (no body runs, no marker is enqueued), before the descriptors close:
+     * a pending marker callback still queues its DeviceDone and writes wake_fd */
+    device_session_close(n);
     comm_destroy(n);
     if (n->fd >= 0) close(n->fd);
     if (n->wake_fd >= 0) close(n->wake_fd);
     submit_buf_free(&n->pending);
     table_free(&n->table);
     free(n->done_ids);
+    free(n->cuda_done);
+    free(n->device_done_ids);
+    devices_free(n->devices, n->ndevices);
     free(n->cpus);
     free(n->cpu_worker);
     pthread_cond_destroy(&n->space_cv);
@@ -179,8 +185,12 @@ NODUS_EXPORT int nodus_open(nodus_t **out, const char *job, const char *socket_p
         n->ncpus = welcome.ncpus;
         n->max_frame = welcome.max_frame;
         n->max_tasks_per_submit = welcome.max_tasks_per_submit;
+        n->devices = welcome.devices;
+        n->ndevices = welcome.ndevices;
         rc = session_cores(n);
     }
+    /* before the first thread of the session: PoCL's environment is set here */
+    if (rc == 0) rc = device_session_open(n);
     if (rc == 0) {
         n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         int fl = fcntl(n->fd, F_GETFL);

@@ -18,6 +18,8 @@
 struct nodus_task_attr {
     int32_t priority;
     uint32_t ncores;
+    /* bodies by nodus_device_kind_t; [CPU] is used when nodus_submit()'s fn is NULL */
+    nodus_task_fn impl[DEVICE_KINDS];
     size_t label_len;
     char label[NODUS_MAX_NAME + 1];
 };
@@ -59,6 +61,14 @@ NODUS_EXPORT int nodus_task_attr_set_label(nodus_task_attr_t *attr, const char *
 {
     if (!attr) return NODUS_EINVAL;
     attr->label_len = name_copy(attr->label, label ? label : "");
+    return 0;
+}
+
+NODUS_EXPORT int nodus_task_attr_set_impl(nodus_task_attr_t *attr, nodus_device_kind_t kind,
+                                          nodus_task_fn fn)
+{
+    if (!attr || (unsigned)kind >= DEVICE_KINDS) return NODUS_EINVAL;
+    attr->impl[kind] = fn;
     return 0;
 }
 
@@ -117,11 +127,12 @@ static int buf_reserve(submit_buf_t *b, size_t naccesses, size_t label_bytes)
 }
 
 static void buf_append(submit_buf_t *b, uint64_t id, const nodus_access_t *accesses,
-                       size_t naccesses, const nodus_task_attr_t *attr)
+                       size_t naccesses, const nodus_task_attr_t *attr, uint32_t impls)
 {
     static const Nodus__V1__Access access_init = NODUS__V1__ACCESS__INIT;
     pending_task_t *t = &b->tasks[b->ntasks++];
     t->id = id;
+    t->impls = impls;
     t->priority = attr->priority;
     t->ncores = attr->ncores;
     t->first_access = (uint32_t)b->naccesses;
@@ -144,6 +155,30 @@ static void buf_append(submit_buf_t *b, uint64_t id, const nodus_access_t *acces
 
 /* ---- nodus_submit ---- */
 
+/*
+ * The task's bodies by kind, and the TaskSpec.impls mask of those the daemon can place: a kind
+ * with no device of that kind in the Welcome is dropped (a multi-version task then simply runs
+ * where it can). Returns the mask; 0 means the task cannot run anywhere.
+ */
+static uint32_t task_impls(const nodus_t *n, nodus_task_fn fn, const nodus_task_attr_t *attr,
+                           nodus_task_fn fns[DEVICE_KINDS])
+{
+    fns[NODUS_DEV_CPU] = fn ? fn : attr->impl[NODUS_DEV_CPU];
+    uint32_t impls = fns[NODUS_DEV_CPU] ? 1u << NODUS_DEV_CPU : 0;
+    for (unsigned k = NODUS_DEV_CPU + 1; k < DEVICE_KINDS; k++) {
+        fns[k] = NULL;
+        if (!attr->impl[k]) continue;
+        for (size_t d = 0; d < n->ndevices; d++) {
+            if ((unsigned)n->devices[d].kind == k) {
+                fns[k] = attr->impl[k];
+                impls |= 1u << k;
+                break;
+            }
+        }
+    }
+    return impls;
+}
+
 static int accesses_valid(const nodus_access_t *accesses, size_t naccesses)
 {
     if (naccesses > NODUS_MAX_ACCESSES_PER_TASK || (naccesses && !accesses)) return 0;
@@ -160,9 +195,17 @@ NODUS_EXPORT int nodus_submit(nodus_t *n, nodus_task_fn fn, void *arg,
                               const nodus_access_t *accesses, size_t naccesses,
                               const nodus_task_attr_t *attr)
 {
-    if (!n || !fn || !accesses_valid(accesses, naccesses)) return NODUS_EINVAL;
+    if (!n || !accesses_valid(accesses, naccesses)) return NODUS_EINVAL;
     if (!attr) attr = &default_attr;
     if (attr->ncores > n->ncpus) return NODUS_EINVAL;
+    nodus_task_fn fns[DEVICE_KINDS];
+    uint32_t impls = task_impls(n, fn, attr, fns);
+    if (impls == 0) {
+        /* no body at all, or only bodies for kinds of device the daemon does not have */
+        for (unsigned k = 0; k < DEVICE_KINDS; k++)
+            if (attr->impl[k]) return NODUS_ENOTSUP;
+        return NODUS_EINVAL;
+    }
     int rc = session_error(n);
     if (rc < 0) return rc;
     /* a body that blocked here could hold the very cores its session needs to drain */
@@ -178,9 +221,9 @@ NODUS_EXPORT int nodus_submit(nodus_t *n, nodus_task_fn fn, void *arg,
     if (rc == 0)
         rc = buf_reserve(&n->pending, naccesses, attr->label_len ? attr->label_len + 1 : 0);
     uint64_t id = n->next_id;
-    if (rc == 0) rc = table_insert(&n->table, id, fn, arg, attr->ncores);
+    if (rc == 0) rc = table_insert(&n->table, id, fns, arg, attr->ncores);
     if (rc == 0) {
-        buf_append(&n->pending, id, accesses, naccesses, attr);
+        buf_append(&n->pending, id, accesses, naccesses, attr, impls);
         n->next_id++;
         n->outstanding++;
     }

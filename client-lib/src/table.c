@@ -30,7 +30,8 @@ void table_free(task_table_t *t)
     memset(t, 0, sizeof *t);
 }
 
-int table_insert(task_table_t *t, uint64_t id, nodus_task_fn fn, void *arg, uint32_t ncores)
+int table_insert(task_table_t *t, uint64_t id, const nodus_task_fn fn[3], void *arg,
+                 uint32_t ncores)
 {
     uint64_t c = chunk_of(id);
     if (t->dir_len == 0) t->dir_base = c;
@@ -55,8 +56,9 @@ int table_insert(task_table_t *t, uint64_t id, nodus_task_fn fn, void *arg, uint
     }
     task_chunk_t *chunk = t->dir[idx];
     task_entry_t *e = &chunk->entries[slot_of(id)];
-    e->fn = fn;
+    memcpy(e->fn, fn, sizeof e->fn);
     e->arg = arg;
+    e->kind = NODUS_DEV_CPU;
     e->ncores = ncores;
     e->state = TASK_ENTRY_SUBMITTED;
     chunk->live++;

@@ -18,8 +18,10 @@ int wait_tasks(nodus_t *n, uint64_t addr, uint64_t len)
 
     waiter_t w = {.addr = addr, .len = len};
     pthread_mutex_lock(&n->lock);
-    if (n->outstanding == 0) {
-        /* every body submitted so far has returned: nothing to ask the daemon */
+    if (n->outstanding == 0 && !n->cuda_used) {
+        /* every body submitted so far has returned, and every OpenCL task's device work ended
+         * (its entry stays outstanding until DeviceDone): nothing to ask the daemon. The end of
+         * CUDA work is seen by the daemon only, so a session that ran CUDA tasks always asks. */
         pthread_mutex_unlock(&n->lock);
         return 0;
     }

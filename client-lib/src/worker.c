@@ -9,6 +9,10 @@
  * exactly them (measured: 2-3x slower chains on a 2-CPU machine). The spin is short because an
  * idle core may be granted to another process's worker at any time.
  *
+ * A device task (CUDA, OpenCL) runs its body the same way, through device_run(), which sets the
+ * device context around it and reports the task itself (its Done carries or precedes the
+ * device-completion report).
+ *
  * A parallel task (ncores > 1) runs on the worker of its first core, with that thread's affinity
  * widened to every granted CPU while the body runs, so thread pools the body starts (OpenMP,
  * BLAS) inherit exactly the granted cores. The other granted cores' workers stay idle.
@@ -23,6 +27,8 @@
 #include <time.h>
 
 #include "comm.h"
+#include "device.h"
+#include "done.h"
 #include "internal.h"
 
 /* The task this thread is running, for nodus_task_*(); all zero outside a body. */
@@ -156,13 +162,17 @@ static void run_item(worker_t *w, worker_affinity_t *a, grant_item_t *item)
     current.ncores = item->ncores;
     current.cpus = item->ncores > 1 ? item->cpus : &current.cpu0;
 
-    /* a broken session runs no more bodies: the daemon no longer holds these cores for us */
-    if (session_error(n) == 0) item->fn(item->arg);
+    if (item->kind == NODUS_DEV_CPU) {
+        /* a broken session runs no more bodies: the daemon no longer holds these cores for us */
+        if (session_error(n) == 0) item->fn(item->arg);
+    } else {
+        device_run(n, item); /* the body, its completion marker or event, and the reports */
+    }
 
     memset(&current, 0, sizeof current);
     if (widened) pthread_setaffinity_np(pthread_self(), a->size, a->pin);
     free(item->cpus);
-    comm_task_done(n, item->id);
+    if (item->kind == NODUS_DEV_CPU) done_push(n, item->id);
 }
 
 static void *worker_main(void *arg)

@@ -22,6 +22,9 @@ typedef struct grant_item {
     uint32_t ncores;
     uint32_t cpu0;  /* where the body runs */
     uint32_t *cpus; /* ncores > 1: every granted CPU, cpus[0] == cpu0 (owned); else NULL */
+    nodus_device_kind_t kind; /* the implementation to run; fn is that kind's body */
+    uint32_t device;          /* kind != CPU: daemon device index */
+    uint32_t slot;            /* kind != CPU: stream / queue slot on that device */
 } grant_item_t;
 
 typedef struct worker {

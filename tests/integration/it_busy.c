@@ -60,21 +60,36 @@ int main(int argc, char **argv)
     unsigned us = 1000, ncores = 1;
     const char *jobname = "it_busy", *timeline = NULL;
     int chain = 0;
-    static const struct option opts[] = {
-        {"tasks", required_argument, 0, 'n'}, {"us", required_argument, 0, 'u'},
-        {"job", required_argument, 0, 'j'},   {"timeline", required_argument, 0, 't'},
-        {"chain", no_argument, 0, 'c'},       {"cores", required_argument, 0, 'k'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"tasks", required_argument, 0, 'n'},
+                                         {"us", required_argument, 0, 'u'},
+                                         {"job", required_argument, 0, 'j'},
+                                         {"timeline", required_argument, 0, 't'},
+                                         {"chain", no_argument, 0, 'c'},
+                                         {"cores", required_argument, 0, 'k'},
+                                         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'n': ntasks = strtoul(optarg, NULL, 10); break;
-        case 'u': us = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'j': jobname = optarg; break;
-        case 't': timeline = optarg; break;
-        case 'c': chain = 1; break;
-        case 'k': ncores = (unsigned)strtoul(optarg, NULL, 10); break;
-        default: return 2;
+        case 'n':
+            ntasks = strtoul(optarg, NULL, 10);
+            break;
+        case 'u':
+            us = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'j':
+            jobname = optarg;
+            break;
+        case 't':
+            timeline = optarg;
+            break;
+        case 'c':
+            chain = 1;
+            break;
+        case 'k':
+            ncores = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        default:
+            return 2;
         }
     }
 
@@ -82,8 +97,7 @@ int main(int argc, char **argv)
     job.rec = calloc(ntasks, sizeof *job.rec);
     task_arg_t *args = calloc(ntasks, sizeof *args);
     char cell = 0;
-    if (!job.rec || !args)
-        return 1;
+    if (!job.rec || !args) return 1;
 
     nodus_t *n;
     int rc = nodus_open(&n, jobname, NULL);

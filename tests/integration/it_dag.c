@@ -148,9 +148,8 @@ static int cholesky(nodus_t *n, int nt, int bs)
     double *orig = calloc((size_t)dim * dim, sizeof(double));
     size_t maxtasks = (size_t)nt * nt * nt;
     task_rec_t *t = calloc(maxtasks, sizeof *t);
-    if (!tiles || !orig || !t)
-        return 1;
-#define TILE(i, j) (tiles + ((size_t)(j) * nt + (i)) * tsz)
+    if (!tiles || !orig || !t) return 1;
+#define TILE(i, j) (tiles + ((size_t)(j)*nt + (i)) * tsz)
     /* SPD matrix: symmetric random + dim on the diagonal */
     srand(7);
     for (int j = 0; j < dim; j++)
@@ -171,20 +170,23 @@ static int cholesky(nodus_t *n, int nt, int bs)
         p->acc[0] = (nodus_access_t){TILE(k, k), tbytes, NODUS_INOUT};
         for (int i = k + 1; i < nt; i++) {
             p = &t[nt_tasks++];
-            *p = (task_rec_t){.kernel = k_trsm, .a = TILE(k, k), .b = TILE(i, k), .bs = bs,
-                              .nacc = 2};
+            *p = (task_rec_t){
+                .kernel = k_trsm, .a = TILE(k, k), .b = TILE(i, k), .bs = bs, .nacc = 2};
             p->acc[0] = (nodus_access_t){TILE(k, k), tbytes, NODUS_IN};
             p->acc[1] = (nodus_access_t){TILE(i, k), tbytes, NODUS_INOUT};
         }
         for (int i = k + 1; i < nt; i++)
             for (int j = k + 1; j <= i; j++) {
                 p = &t[nt_tasks++];
-                *p = (task_rec_t){.kernel = k_gemm, .a = TILE(i, k), .b = TILE(j, k),
-                                  .c = TILE(i, j), .bs = bs, .nacc = i == j ? 2 : 3};
+                *p = (task_rec_t){.kernel = k_gemm,
+                                  .a = TILE(i, k),
+                                  .b = TILE(j, k),
+                                  .c = TILE(i, j),
+                                  .bs = bs,
+                                  .nacc = i == j ? 2 : 3};
                 p->acc[0] = (nodus_access_t){TILE(i, j), tbytes, NODUS_INOUT};
                 p->acc[1] = (nodus_access_t){TILE(i, k), tbytes, NODUS_IN};
-                if (i != j)
-                    p->acc[2] = (nodus_access_t){TILE(j, k), tbytes, NODUS_IN};
+                if (i != j) p->acc[2] = (nodus_access_t){TILE(j, k), tbytes, NODUS_IN};
             }
     }
     int rc = submit_all(n, t, nt_tasks);
@@ -192,8 +194,7 @@ static int cholesky(nodus_t *n, int nt, int bs)
         fprintf(stderr, "it_dag: taskwait: %s\n", nodus_strerror(rc));
         return 1;
     }
-    if (check_order(t, nt_tasks))
-        return 1;
+    if (check_order(t, nt_tasks)) return 1;
     /* residual ||L L^T - A|| / ||A|| on the lower triangle */
     double num = 0, den = 0;
     for (int j = 0; j < dim; j++)
@@ -227,16 +228,14 @@ static void k_random(task_rec_t *t)
     uint32_t h = 2166136261u;
     /* reads first (IN and INOUT), then writes (OUT and INOUT): same order as the reference */
     for (int a = 0; a < t->nacc; a++) {
-        if (t->acc[a].mode == NODUS_OUT)
-            continue;
+        if (t->acc[a].mode == NODUS_OUT) continue;
         const uint32_t *p = t->acc[a].addr;
         for (size_t e = 0; e < t->acc[a].len / 4; e++)
             h = (h ^ p[e]) * 16777619u;
     }
     t->read_hash = h;
     for (int a = 0; a < t->nacc; a++) {
-        if (t->acc[a].mode == NODUS_IN)
-            continue;
+        if (t->acc[a].mode == NODUS_IN) continue;
         uint32_t *p = (uint32_t *)t->acc[a].addr;
         for (size_t e = 0; e < t->acc[a].len / 4; e++)
             p[e] = p[e] * 31u + t->idx + 1 + h;
@@ -255,8 +254,7 @@ static int random_graph(nodus_t *n, size_t count, unsigned seed)
     uint32_t *arr = calloc(RAND_ELEMS, 4), *ref = calloc(RAND_ELEMS, 4);
     task_rec_t *t = calloc(count, sizeof *t);
     uint32_t *ref_hash = calloc(count, sizeof *ref_hash);
-    if (!arr || !ref || !t || !ref_hash)
-        return 1;
+    if (!arr || !ref || !t || !ref_hash) return 1;
     rng_state = seed;
     for (size_t i = 0; i < count; i++) {
         t[i].kernel = k_random;
@@ -284,8 +282,7 @@ static int random_graph(nodus_t *n, size_t count, unsigned seed)
         fprintf(stderr, "it_dag: taskwait: %s\n", nodus_strerror(rc));
         return 1;
     }
-    if (check_order(t, count))
-        return 1;
+    if (check_order(t, count)) return 1;
     if (memcmp(arr, ref, RAND_ELEMS * 4) != 0) {
         fprintf(stderr, "it_dag: final array differs from sequential execution\n");
         return 1;

@@ -27,8 +27,7 @@ static int send_all(const void *p, size_t n)
     while (n) {
         ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         c += w;
@@ -42,8 +41,7 @@ static int send_msg(const Nodus__V1__Msg *m)
     frame_buf_t b;
     frame_buf_init(&b);
     int rc = frame_buf_append(&b, m, NODUS_MAX_FRAME);
-    if (rc == 0)
-        rc = send_all(b.data, b.len);
+    if (rc == 0) rc = send_all(b.data, b.len);
     frame_buf_free(&b);
     return rc;
 }
@@ -56,17 +54,13 @@ static Nodus__V1__Msg *recv_msg(frame_reader_t *r, int *eof)
         const uint8_t *payload;
         size_t len;
         int k = frame_reader_next(r, &payload, &len);
-        if (k == 1)
-            return frame_decode(payload, len);
-        if (k < 0)
-            return NULL;
+        if (k == 1) return frame_decode(payload, len);
+        if (k < 0) return NULL;
         struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 5000) <= 0)
-            return NULL;
+        if (poll(&p, 1, 5000) <= 0) return NULL;
         uint8_t *space;
         size_t avail;
-        if (frame_reader_space(r, 65536, &space, &avail) < 0)
-            return NULL;
+        if (frame_reader_space(r, 65536, &space, &avail) < 0) return NULL;
         ssize_t got = recv(fd, space, avail, 0);
         if (got <= 0) {
             *eof = 1;
@@ -140,10 +134,8 @@ static int expect_welcome(frame_reader_t *r)
     int eof;
     Nodus__V1__Msg *m = recv_msg(r, &eof);
     int ok = m && m->body_case == NODUS__V1__MSG__BODY_WELCOME;
-    if (m)
-        nodus__v1__msg__free_unpacked(m, NULL);
-    if (!ok)
-        fprintf(stderr, "expected a Welcome\n");
+    if (m) nodus__v1__msg__free_unpacked(m, NULL);
+    if (!ok) fprintf(stderr, "expected a Welcome\n");
     return ok ? 0 : 1;
 }
 
@@ -256,11 +248,9 @@ int main(int argc, char **argv)
                     printf("ok: hello, grant, done and wait all answered\n");
                     rc = 0;
                 }
-                if (wd)
-                    nodus__v1__msg__free_unpacked(wd, NULL);
+                if (wd) nodus__v1__msg__free_unpacked(wd, NULL);
             }
-            if (g)
-                nodus__v1__msg__free_unpacked(g, NULL);
+            if (g) nodus__v1__msg__free_unpacked(g, NULL);
         }
     } else {
         fprintf(stderr, "unknown case %s\n", c);

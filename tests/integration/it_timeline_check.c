@@ -21,8 +21,7 @@ typedef struct ev {
 static int cmp_ev(const void *a, const void *b)
 {
     const ev_t *x = a, *y = b;
-    if (x->cpu != y->cpu)
-        return x->cpu - y->cpu;
+    if (x->cpu != y->cpu) return x->cpu - y->cpu;
     return (x->start > y->start) - (x->start < y->start);
 }
 
@@ -37,8 +36,7 @@ int main(int argc, char **argv)
             char *s = argv[++a], *tok, *save;
             for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 int c = atoi(tok);
-                if (c >= 0 && c < 4096)
-                    allowed[c] = 1;
+                if (c >= 0 && c < 4096) allowed[c] = 1;
             }
             have_allowed = 1;
             continue;
@@ -78,8 +76,9 @@ int main(int argc, char **argv)
         }
         if (i > 0 && ev[i].cpu == ev[i - 1].cpu && ev[i].start < ev[i - 1].end) {
             if (overlaps++ < 10)
-                fprintf(stderr, "timeline_check: overlap on cpu %d: %s/%zu [%llu,%llu) and "
-                                "%s/%zu [%llu,%llu)\n",
+                fprintf(stderr,
+                        "timeline_check: overlap on cpu %d: %s/%zu [%llu,%llu) and "
+                        "%s/%zu [%llu,%llu)\n",
                         ev[i].cpu, ev[i - 1].job, ev[i - 1].idx, ev[i - 1].start, ev[i - 1].end,
                         ev[i].job, ev[i].idx, ev[i].start, ev[i].end);
         }
