@@ -1,0 +1,513 @@
+/*
+ * libFuzzer target over the daemon's session state machine, for real: an in-process daemon
+ * (daemon_t on its own uv loop, a scheduler over two fake cores, default configuration) serves
+ * up to FUZZ_SESSION_CONNS connections, each a socketpair whose daemon end is adopted as a
+ * session exactly as an accepted connection is, and whose other end this harness writes from
+ * the fuzz input (format in fuzz_session.h). Between writes the harness runs the loop until the
+ * daemon is idle and reads what it sends, like a client would, answering grants when the input
+ * says so.
+ *
+ * Oracles besides the sanitizers (leaks included):
+ *   - everything the daemon sends frames, decodes and validates; no grant names a core the daemon
+ *     does not own, or a task already granted and not done; nothing follows an Error;
+ *   - after every pump: each busy core runs a RUNNING task of a live CLIENT session, the free-core
+ *     count matches, and each session's live tasks equal submitted - done;
+ *   - at the end, with every connection closed: no session left, every core free, every session
+ *     counted, and after daemon_stop the loop closes (uv_loop_close() == 0).
+ * Set NODUS_FUZZ_LOG=debug (or another level) to see the daemon's log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "frame.h"
+#include "fuzz_session.h"
+#include "log.h"
+#include "nodus.h"
+#include "nodus_limits.h"
+#include "sched.h"
+#include "session.h"
+#include "validate.h"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_session: check failed at %s:%d: %s\n", __FILE__, __LINE__,       \
+                    #cond);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* The fake cores' OS ids: not 0..n-1, so that a core index passed off as a CPU id shows. */
+static const uint32_t fuzz_cpus[] = {4, 9};
+#define FUZZ_NCORES (sizeof fuzz_cpus / sizeof fuzz_cpus[0])
+
+/* Loop iterations a pump may take before the daemon counts as never going idle (a livelock). */
+#define PUMP_MAX_ROUNDS 100000u
+/* Rounds a write may find the socket full before the harness stops writing to it. */
+#define WRITE_MAX_STALLS 1000u
+/* Connections one input may open in all (a closed slot is reopened on its next write). */
+#define MAX_OPENED 16u
+/* Rounds of DONE_ALL before it gives up (each round finishes at least one task). */
+#define DONE_ALL_MAX_ROUNDS 100000u
+
+typedef struct conn {
+    int fd;       /* harness end; -1 when not open */
+    int wr_shut;  /* SHUT_WR done */
+    int wr_dead;  /* the daemon stopped reading (closed): writes are dropped */
+    int eof;      /* the daemon closed its end */
+    int welcomed; /* got Welcome */
+    int errored;  /* got Error */
+    frame_reader_t in;
+    uint64_t *granted; /* granted and not yet answered, in grant order (owned) */
+    size_t ngranted, granted_cap;
+    uint64_t next_id; /* next task id of this harness's SUBMITs */
+} conn_t;
+
+typedef struct harness {
+    uv_loop_t loop;
+    daemon_t d;
+    uv_async_t listener; /* stands in for the listening socket: keeps the loop alive */
+    conn_t conns[FUZZ_SESSION_CONNS];
+    unsigned opened;
+} harness_t;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    signal(SIGPIPE, SIG_IGN); /* as nodusd does: a vanished peer is EPIPE */
+    const char *lvl = getenv("NODUS_FUZZ_LOG");
+    int level = lvl ? log_level_parse(lvl) : -1;
+    log_set_level(level >= 0 ? level : LOG_EMERG); /* the daemon logs nothing below emerg */
+    return 0;
+}
+
+/* ---- reading what the daemon sends ---- */
+
+static int core_owned(uint32_t cpu)
+{
+    for (size_t i = 0; i < FUZZ_NCORES; i++)
+        if (fuzz_cpus[i] == cpu) return 1;
+    return 0;
+}
+
+static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
+{
+    const char *why = NULL;
+    CHECK(msg_validate(m, FUZZ_NCORES, &why) == 0);
+    CHECK(!c->errored); /* the daemon says nothing after an Error */
+    switch (m->body_case) {
+    case NODUS__V1__MSG__BODY_WELCOME:
+        CHECK(!c->welcomed);
+        CHECK(m->welcome->n_cores == FUZZ_NCORES);
+        for (size_t i = 0; i < FUZZ_NCORES; i++)
+            CHECK(m->welcome->cores[i] == fuzz_cpus[i]);
+        c->welcomed = 1;
+        break;
+    case NODUS__V1__MSG__BODY_GRANTS:
+        CHECK(c->welcomed);
+        for (size_t i = 0; i < m->grants->n_grants; i++) {
+            const Nodus__V1__Grant *g = m->grants->grants[i];
+            CHECK(g->n_cores <= FUZZ_NCORES);
+            for (size_t k = 0; k < g->n_cores; k++)
+                CHECK(core_owned(g->cores[k]));
+            for (size_t k = 0; k < c->ngranted; k++)
+                CHECK(c->granted[k] != g->task_id); /* granted twice */
+            if (c->ngranted == c->granted_cap) {
+                size_t cap = c->granted_cap ? c->granted_cap * 2 : 16;
+                uint64_t *ng = realloc(c->granted, cap * sizeof *ng);
+                CHECK(ng != NULL);
+                c->granted = ng;
+                c->granted_cap = cap;
+            }
+            c->granted[c->ngranted++] = g->task_id;
+        }
+        break;
+    case NODUS__V1__MSG__BODY_ERROR:
+        CHECK(m->error->code < 0);
+        c->errored = 1;
+        break;
+    case NODUS__V1__MSG__BODY_WAIT_DONE:
+        CHECK(c->welcomed);
+        break;
+    case NODUS__V1__MSG__BODY_STATUS_REPLY:
+        CHECK(c->welcomed);
+        CHECK(m->status_reply->n_cores == FUZZ_NCORES);
+        break;
+    default:
+        CHECK(!"the daemon sent a message only peers send");
+    }
+}
+
+/* Reads everything available on c; returns the number of bytes read. */
+static size_t conn_drain(conn_t *c)
+{
+    size_t got = 0;
+    while (c->fd >= 0 && !c->eof) {
+        uint8_t *space;
+        size_t avail;
+        CHECK(frame_reader_space(&c->in, 64 * 1024, &space, &avail) == 0);
+        ssize_t n = recv(c->fd, space, avail, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) { /* end of stream, or ECONNRESET: the daemon closed */
+            c->eof = 1;
+            break;
+        }
+        frame_reader_commit(&c->in, (size_t)n);
+        got += (size_t)n;
+        for (;;) {
+            const uint8_t *payload;
+            size_t len;
+            int rc = frame_reader_next(&c->in, &payload, &len);
+            CHECK(rc >= 0); /* the daemon frames what it sends */
+            if (rc == 0) break;
+            Nodus__V1__Msg *m = frame_decode(payload, len);
+            CHECK(m != NULL);
+            on_daemon_msg(c, m);
+            nodus__v1__msg__free_unpacked(m, NULL);
+        }
+    }
+    return got;
+}
+
+static size_t drain_all(harness_t *h)
+{
+    size_t got = 0;
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++)
+        got += conn_drain(&h->conns[i]);
+    return got;
+}
+
+/* ---- the daemon's state ---- */
+
+static int session_listed(const daemon_t *d, const session_t *s)
+{
+    for (const session_t *o = d->sessions; o; o = o->next)
+        if (o == s) return 1;
+    return 0;
+}
+
+/* Nothing left for the loop to do: no dispatch due, no output or input pending, no close. */
+static int daemon_idle(harness_t *h)
+{
+    if (h->d.dirty) return 0;
+    for (session_t *s = h->d.sessions; s; s = s->next) {
+        if (s->handle_closing || s->out.len > 0 || s->out_inflight > 0) return 0;
+        if (s->state == SESSION_CLOSED) return 0;
+        uv_os_fd_t fd;
+        int unread = 0;
+        if (uv_fileno((uv_handle_t *)&s->pipe, &fd) == 0 && ioctl(fd, FIONREAD, &unread) == 0 &&
+            unread > 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_consistent(harness_t *h)
+{
+    daemon_t *d = &h->d;
+    size_t busy = 0, listed = 0, open = 0;
+    for (size_t i = 0; i < d->ncores; i++) {
+        task_t *t = sched_core_task(d->sched, i);
+        if (!t) continue;
+        busy++;
+        CHECK(t->state == TASK_RUNNING && t->kind == TASK_KIND_CPU);
+        CHECK(session_listed(d, t->session));
+        CHECK(t->session->state == SESSION_CLIENT);
+    }
+    CHECK(sched_free_cores(d->sched) == d->ncores - busy);
+    for (session_t *s = d->sessions; s; s = s->next) {
+        listed++;
+        CHECK(s->d == d);
+        if (s->state != SESSION_CLOSED) open++;
+        if (s->state == SESSION_CLIENT) {
+            CHECK(s->client != NULL && s->deps != NULL);
+            CHECK(s->live.count == s->submitted - s->done);
+            CHECK(taskmap_count(&s->tasks) == s->live.count);
+            CHECK(sched_client_running(s->client) + sched_client_ready(s->client) <= s->live.count);
+        } else {
+            CHECK(s->client == NULL && s->deps == NULL && s->live.count == 0);
+        }
+    }
+    CHECK(d->nsessions_open == open);
+    CHECK(listed <= h->opened);
+}
+
+/* Runs the loop until the daemon is idle, reading what it sends. */
+static void pump(harness_t *h)
+{
+    for (unsigned round = 0;; round++) {
+        CHECK(round < PUMP_MAX_ROUNDS); /* the daemon never went idle */
+        uv_run(&h->loop, UV_RUN_NOWAIT);
+        size_t got = drain_all(h);
+        if (got == 0 && daemon_idle(h)) break;
+    }
+    check_consistent(h);
+}
+
+/* ---- writing as a client ---- */
+
+static void conn_reset(conn_t *c)
+{
+    frame_reader_free(&c->in);
+    free(c->granted);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    frame_reader_init(&c->in, NODUS_MAX_FRAME);
+    c->next_id = 1;
+}
+
+/* Opens slot c as a new connection; 0, or -1 when the input has opened enough already. */
+static int conn_open(harness_t *h, conn_t *c)
+{
+    if (h->opened >= MAX_OPENED) return -1;
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+    if (session_adopt_fd(&h->d, sv[1]) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        CHECK(!"the daemon did not adopt a connected socket");
+    }
+    conn_reset(c);
+    c->fd = sv[0];
+    h->opened++;
+    return 0;
+}
+
+static void conn_close(conn_t *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+}
+
+static void conn_write(harness_t *h, conn_t *c, const uint8_t *p, size_t n)
+{
+    unsigned stalls = 0;
+    if (c->fd < 0 || c->wr_shut || c->wr_dead) return;
+    while (n > 0) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            stalls = 0;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && ++stalls < WRITE_MAX_STALLS) {
+            uv_run(&h->loop, UV_RUN_NOWAIT); /* let the daemon read */
+            drain_all(h);
+            continue;
+        }
+        c->wr_dead = 1; /* EPIPE / ECONNRESET: the daemon closed the connection */
+        return;
+    }
+}
+
+static void conn_send(harness_t *h, conn_t *c, const Nodus__V1__Msg *m)
+{
+    frame_buf_t b;
+    frame_buf_init(&b);
+    CHECK(frame_buf_append(&b, m, NODUS_MAX_FRAME) == 0);
+    conn_write(h, c, b.data, b.len);
+    frame_buf_free(&b);
+}
+
+/* Sends one Done for granted[idx .. idx + n) and forgets them. */
+static void send_done(harness_t *h, conn_t *c, size_t idx, size_t n)
+{
+    Nodus__V1__Done done = NODUS__V1__DONE__INIT;
+    done.n_task_ids = n;
+    done.task_ids = c->granted + idx;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_DONE;
+    m.done = &done;
+    conn_send(h, c, &m);
+    memmove(c->granted + idx, c->granted + idx + n, (c->ngranted - idx - n) * sizeof *c->granted);
+    c->ngranted -= n;
+}
+
+/* One Submit of n tasks described by one byte each (fuzz_session.h). */
+static void send_submit(harness_t *h, conn_t *c, const uint8_t *desc, size_t n)
+{
+    Nodus__V1__TaskSpec specs[256], *spec_ptrs[256];
+    Nodus__V1__Access acc[256][2], *acc_ptrs[256][2];
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = desc[i];
+        Nodus__V1__TaskSpec *t = &specs[i];
+        nodus__v1__task_spec__init(t);
+        t->id = c->next_id++;
+        t->ncores = (b & 0x20) ? 2 : 1;
+        t->priority = (b & 0x40) ? 1 : 0;
+        uint64_t addr = 0x1000u + 64u * (b & 7u);
+        unsigned mode = (b >> 3) & 3u;
+        for (size_t k = 0; k < 2; k++) {
+            nodus__v1__access__init(&acc[i][k]);
+            acc_ptrs[i][k] = &acc[i][k];
+        }
+        acc[i][0].addr = addr;
+        acc[i][0].len = 64;
+        acc[i][0].mode = mode == 1   ? NODUS__V1__ACCESS_MODE__ACCESS_MODE_OUT
+                         : mode == 2 ? NODUS__V1__ACCESS_MODE__ACCESS_MODE_INOUT
+                                     : NODUS__V1__ACCESS_MODE__ACCESS_MODE_IN;
+        acc[i][1].addr = addr + 64;
+        acc[i][1].len = 96;
+        acc[i][1].mode = NODUS__V1__ACCESS_MODE__ACCESS_MODE_OUT;
+        t->n_accesses = (b & 0x80) ? 0 : mode == 3 ? 2 : 1;
+        t->accesses = acc_ptrs[i];
+        spec_ptrs[i] = t;
+    }
+    Nodus__V1__Submit sub = NODUS__V1__SUBMIT__INIT;
+    sub.n_tasks = n;
+    sub.tasks = spec_ptrs;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_SUBMIT;
+    m.submit = &sub;
+    conn_send(h, c, &m);
+}
+
+/* ---- one input ---- */
+
+static void harness_init(harness_t *h, uint8_t cfg_bits)
+{
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
+        frame_reader_init(&h->conns[i].in, NODUS_MAX_FRAME);
+        h->conns[i].fd = -1;
+    }
+    nodus_config_t cfg;
+    config_defaults(&cfg);
+    cfg.log_level = log_get_level();
+    cfg.idle_exit_s = 0;
+    if (cfg_bits & FUZZ_CFG_NO_LOOKAHEAD) cfg.lookahead = 0;
+    if (cfg_bits & FUZZ_CFG_RESERVE_AT_ONCE) cfg.reserve_after_ms = 0;
+    if (cfg_bits & FUZZ_CFG_FEW_OUTSTANDING) cfg.max_outstanding_tasks = 8;
+    if (cfg_bits & FUZZ_CFG_ONE_SESSION_PER_USER) cfg.max_sessions_per_user = 1;
+    if (cfg_bits & FUZZ_CFG_MAX_WEIGHT_1) cfg.max_weight = 1;
+    uint32_t *cpus = malloc(sizeof fuzz_cpus);
+    CHECK(cpus != NULL);
+    memcpy(cpus, fuzz_cpus, sizeof fuzz_cpus);
+    /* the harness is not a service: SIGINT and SIGTERM stay libFuzzer's */
+    struct sigaction old_int, old_term;
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    CHECK(uv_loop_init(&h->loop) == 0);
+    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, FUZZ_NCORES) == 0); /* takes cpus */
+    uv_signal_stop(&h->d.sig_int);
+    uv_signal_stop(&h->d.sig_term);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    CHECK(uv_async_init(&h->loop, &h->listener, NULL) == 0);
+}
+
+static void harness_finish(harness_t *h)
+{
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++)
+        conn_close(&h->conns[i]);
+    pump(h);
+    daemon_t *d = &h->d;
+    CHECK(d->sessions == NULL); /* no session leaked */
+    CHECK(d->nsessions_open == 0);
+    CHECK(sched_free_cores(d->sched) == d->ncores); /* every core came back */
+    CHECK(d->counters.sessions_total == h->opened);
+    uv_close((uv_handle_t *)&h->listener, NULL);
+    daemon_stop(d, "fuzz input done");
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&h->loop) == 0);
+    daemon_free(d);
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
+        frame_reader_free(&h->conns[i].in);
+        free(h->conns[i].granted);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static harness_t h;
+    if (size < 1) return 0;
+    harness_init(&h, data[0]);
+    size_t pos = 1;
+    while (pos < size) {
+        uint8_t opb = data[pos++];
+        unsigned op = opb & 7u;
+        conn_t *c = &h.conns[(opb >> 3) % FUZZ_SESSION_CONNS];
+        if (op == FUZZ_OP_PUMP) {
+            pump(&h);
+            continue;
+        }
+        if (c->fd < 0) {
+            /* only something a client writes opens (or reopens) a connection */
+            if (op != FUZZ_OP_WRITE && op != FUZZ_OP_SUBMIT) continue;
+            if (conn_open(&h, c) < 0) continue;
+        }
+        switch (op) {
+        case FUZZ_OP_WRITE: {
+            size_t len = 0;
+            if (pos + 2 <= size) len = (size_t)data[pos] | (size_t)data[pos + 1] << 8;
+            pos += pos + 2 <= size ? 2 : size - pos;
+            if (len > size - pos) len = size - pos;
+            conn_write(&h, c, data + pos, len);
+            pos += len;
+            break;
+        }
+        case FUZZ_OP_SUBMIT: {
+            size_t n = pos < size ? data[pos++] : 1;
+            if (n == 0) n = 1;
+            if (n > size - pos) n = size - pos;
+            if (n == 0) break;
+            send_submit(&h, c, data + pos, n);
+            pos += n;
+            break;
+        }
+        case FUZZ_OP_DONE: {
+            size_t n = pos < size ? data[pos++] : 1;
+            pump(&h);
+            if (c->ngranted == 0) break;
+            if (n == 0) n = 1;
+            if (n > c->ngranted) n = c->ngranted;
+            send_done(&h, c, 0, n);
+            break;
+        }
+        case FUZZ_OP_DONE_ONE: {
+            size_t i = pos < size ? data[pos++] : 0;
+            pump(&h);
+            if (c->ngranted == 0) break;
+            send_done(&h, c, i % c->ngranted, 1);
+            break;
+        }
+        case FUZZ_OP_DONE_ALL:
+            for (unsigned round = 0;; round++) {
+                CHECK(round < DONE_ALL_MAX_ROUNDS);
+                pump(&h);
+                if (c->ngranted == 0 || c->wr_dead || c->fd < 0) break;
+                send_done(&h, c, 0, c->ngranted);
+            }
+            break;
+        case FUZZ_OP_CLOSE:
+            conn_close(c);
+            break;
+        case FUZZ_OP_SHUT_WR:
+            if (!c->wr_shut) shutdown(c->fd, SHUT_WR);
+            c->wr_shut = 1;
+            break;
+        }
+    }
+    harness_finish(&h);
+    return 0;
+}
