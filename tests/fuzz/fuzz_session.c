@@ -12,8 +12,8 @@
  *     does not own, or a task already granted and not done; nothing follows an Error;
  *   - after every pump: each busy core runs a RUNNING task of a live CLIENT session, the free-core
  *     count matches, and each session's live tasks equal submitted - done;
- *   - at the end, with every connection closed: no session left, every core free, every session
- *     counted, and after daemon_stop the loop closes (uv_loop_close() == 0).
+ *   - at the end, with every connection closed (or the daemon stopped under them): no session
+ *     left, every core free, every session counted, and uv_loop_close() == 0 after daemon_stop.
  * Set NODUS_FUZZ_LOG=debug (or another level) to see the daemon's log.
  */
 #include <errno.h>
@@ -38,6 +38,7 @@
 #include "nodus_limits.h"
 #include "sched.h"
 #include "session.h"
+#include "trace.h"
 #include "validate.h"
 
 #define CHECK(cond)                                                                                \
@@ -67,12 +68,14 @@ typedef struct conn {
     int wr_shut;  /* SHUT_WR done */
     int wr_dead;  /* the daemon stopped reading (closed): writes are dropped */
     int eof;      /* the daemon closed its end */
+    int stalled;  /* STALL: what the daemon sends is left unread */
     int welcomed; /* got Welcome */
     int errored;  /* got Error */
     frame_reader_t in;
     uint64_t *granted; /* granted and not yet answered, in grant order (owned) */
     size_t ngranted, granted_cap;
-    uint64_t next_id; /* next task id of this harness's SUBMITs */
+    uint64_t next_id;    /* next task id of this harness's SUBMITs */
+    uint64_t session_id; /* the daemon's session serving this connection */
 } conn_t;
 
 typedef struct harness {
@@ -81,6 +84,7 @@ typedef struct harness {
     uv_async_t listener; /* stands in for the listening socket: keeps the loop alive */
     conn_t conns[FUZZ_SESSION_CONNS];
     unsigned opened;
+    uint8_t cfg; /* enum fuzz_session_cfg */
 } harness_t;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -154,11 +158,11 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
     }
 }
 
-/* Reads everything available on c; returns the number of bytes read. */
+/* Reads everything available on c (unless stalled); returns the number of bytes read. */
 static size_t conn_drain(conn_t *c)
 {
     size_t got = 0;
-    while (c->fd >= 0 && !c->eof) {
+    while (c->fd >= 0 && !c->eof && !c->stalled) {
         uint8_t *space;
         size_t avail;
         CHECK(frame_reader_space(&c->in, 64 * 1024, &space, &avail) == 0);
@@ -203,17 +207,30 @@ static int session_listed(const daemon_t *d, const session_t *s)
     return 0;
 }
 
-/* Nothing left for the loop to do: no dispatch due, no output or input pending, no close. */
+/* The session's connection is open here and its replies are left unread (STALL). */
+static int session_stalled(const harness_t *h, const session_t *s)
+{
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++)
+        if (h->conns[i].fd >= 0 && h->conns[i].session_id == s->id) return h->conns[i].stalled;
+    return 0;
+}
+
+/*
+ * Nothing left for the loop to do: no dispatch due, no input unread, no output or close
+ * pending, except output handed to libuv (and a graceful close waiting on it) for a peer that
+ * does not read.
+ */
 static int daemon_idle(harness_t *h)
 {
     if (h->d.dirty) return 0;
     for (session_t *s = h->d.sessions; s; s = s->next) {
-        if (s->handle_closing || s->out.len > 0 || s->out_inflight > 0) return 0;
-        if (s->state == SESSION_CLOSED) return 0;
+        if (s->out.len > 0) return 0;
+        if (!session_stalled(h, s) && (s->handle_closing || s->out_inflight > 0)) return 0;
+        if (s->state == SESSION_CLOSED && !s->handle_closing) return 0;
         uv_os_fd_t fd;
         int unread = 0;
-        if (uv_fileno((uv_handle_t *)&s->pipe, &fd) == 0 && ioctl(fd, FIONREAD, &unread) == 0 &&
-            unread > 0)
+        if (s->state != SESSION_CLOSED && uv_fileno((uv_handle_t *)&s->pipe, &fd) == 0 &&
+            ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
             return 0;
     }
     return 1;
@@ -280,6 +297,13 @@ static int conn_open(harness_t *h, conn_t *c)
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+    if (h->cfg & FUZZ_CFG_SMALL_BUFFERS) {
+        int small = 1; /* the kernel rounds it up to its minimum, a few KiB */
+        for (int i = 0; i < 2; i++) {
+            setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+            setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        }
+    }
     if (session_adopt_fd(&h->d, sv[1]) < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -287,6 +311,7 @@ static int conn_open(harness_t *h, conn_t *c)
     }
     conn_reset(c);
     c->fd = sv[0];
+    c->session_id = h->d.sessions->id; /* session_start links the new session first */
     h->opened++;
     return 0;
 }
@@ -295,6 +320,7 @@ static void conn_close(conn_t *c)
 {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
+    c->stalled = 0;
 }
 
 static void conn_write(harness_t *h, conn_t *c, const uint8_t *p, size_t n)
@@ -382,11 +408,82 @@ static void send_submit(harness_t *h, conn_t *c, const uint8_t *desc, size_t n)
     conn_send(h, c, &m);
 }
 
+static void send_hello(harness_t *h, conn_t *c, uint8_t bits)
+{
+    static const char *const jobs[] = {"j0", "j1", "j2", "j3"};
+    Nodus__V1__Hello hl = NODUS__V1__HELLO__INIT;
+    hl.min_version = NODUS_PROTO_VERSION_MIN;
+    hl.max_version = NODUS_PROTO_VERSION_MAX;
+    hl.role = (bits & FUZZ_HELLO_CTL) ? NODUS__V1__ROLE__ROLE_CTL : NODUS__V1__ROLE__ROLE_CLIENT;
+    hl.job_name = (char *)jobs[(bits >> 1) & 3];
+    hl.weight = bits >> 3;
+    hl.client_name = "fuzz";
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_HELLO;
+    m.hello = &hl;
+    conn_send(h, c, &m);
+}
+
+static void send_wait(harness_t *h, conn_t *c, uint8_t w)
+{
+    static uint64_t token;
+    Nodus__V1__Wait wt = NODUS__V1__WAIT__INIT;
+    wt.token = ++token;
+    if (w != FUZZ_WAIT_ALL) { /* a range: a slot, maybe shifted half a slot, 64 or 96 bytes */
+        wt.addr = 0x1000u + 64u * (w & 7u) + ((w & 0x08) ? 32u : 0u);
+        wt.len = (w & 0x10) ? 96 : 64;
+    }
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_WAIT;
+    m.wait = &wt;
+    conn_send(h, c, &m);
+}
+
+static void send_set_weight(harness_t *h, conn_t *c, uint8_t weight)
+{
+    Nodus__V1__SetWeight sw = NODUS__V1__SET_WEIGHT__INIT;
+    sw.weight = weight;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_SET_WEIGHT;
+    m.set_weight = &sw;
+    conn_send(h, c, &m);
+}
+
+static void send_status_request(harness_t *h, conn_t *c)
+{
+    Nodus__V1__StatusRequest sr = NODUS__V1__STATUS_REQUEST__INIT;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_STATUS_REQUEST;
+    m.status_request = &sr;
+    conn_send(h, c, &m);
+}
+
+static void send_bye(harness_t *h, conn_t *c)
+{
+    Nodus__V1__Bye bye = NODUS__V1__BYE__INIT;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_BYE;
+    m.bye = &bye;
+    conn_send(h, c, &m);
+}
+
+static void send_device_done(harness_t *h, conn_t *c, uint64_t id)
+{
+    Nodus__V1__DeviceDone dd = NODUS__V1__DEVICE_DONE__INIT;
+    dd.n_task_ids = 1;
+    dd.task_ids = &id;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_DEVICE_DONE;
+    m.device_done = &dd;
+    conn_send(h, c, &m);
+}
+
 /* ---- one input ---- */
 
 static void harness_init(harness_t *h, uint8_t cfg_bits)
 {
     memset(h, 0, sizeof *h);
+    h->cfg = cfg_bits;
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_init(&h->conns[i].in, NODUS_MAX_FRAME);
         h->conns[i].fd = -1;
@@ -414,26 +511,159 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     CHECK(uv_async_init(&h->loop, &h->listener, NULL) == 0);
+    if (cfg_bits & FUZZ_CFG_TRACE) {
+        h->d.trace = trace_open("/dev/null");
+        CHECK(h->d.trace != NULL);
+    }
 }
 
 static void harness_finish(harness_t *h)
 {
+    daemon_t *d = &h->d;
+    int stop_first = (h->cfg & FUZZ_CFG_STOP_WITH_CLIENTS) != 0;
+    if (stop_first) {
+        /* SIGTERM with clients connected: every session is cut and the loop ends by itself */
+        uv_close((uv_handle_t *)&h->listener, NULL);
+        daemon_stop(d, "fuzz input done, clients connected");
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        drain_all(h);
+    }
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++)
         conn_close(&h->conns[i]);
-    pump(h);
-    daemon_t *d = &h->d;
+    if (!stop_first) pump(h);
     CHECK(d->sessions == NULL); /* no session leaked */
     CHECK(d->nsessions_open == 0);
     CHECK(sched_free_cores(d->sched) == d->ncores); /* every core came back */
     CHECK(d->counters.sessions_total == h->opened);
-    uv_close((uv_handle_t *)&h->listener, NULL);
-    daemon_stop(d, "fuzz input done");
-    uv_run(&h->loop, UV_RUN_DEFAULT);
+    if (!stop_first) {
+        uv_close((uv_handle_t *)&h->listener, NULL);
+        daemon_stop(d, "fuzz input done");
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+    }
     CHECK(uv_loop_close(&h->loop) == 0);
     daemon_free(d);
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_free(&h->conns[i].in);
         free(h->conns[i].granted);
+    }
+}
+
+/* Whether op takes a one-byte operand (fuzz_session.h). */
+static int op_has_arg(unsigned op)
+{
+    switch (op) {
+    case FUZZ_OP_DONE:
+    case FUZZ_OP_DONE_ONE:
+    case FUZZ_OP_SUBMIT:
+    case FUZZ_OP_HELLO:
+    case FUZZ_OP_WAIT:
+    case FUZZ_OP_SET_WEIGHT:
+    case FUZZ_OP_DEVICE_DONE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether op writes to its connection (and so opens it when it is not open). */
+static int op_writes(unsigned op)
+{
+    switch (op) {
+    case FUZZ_OP_WRITE:
+    case FUZZ_OP_SUBMIT:
+    case FUZZ_OP_HELLO:
+    case FUZZ_OP_WAIT:
+    case FUZZ_OP_SET_WEIGHT:
+    case FUZZ_OP_STATUS:
+    case FUZZ_OP_BYE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Runs one record starting at data[*pos] (after its op byte). */
+static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, size_t size,
+                   size_t *pos)
+{
+    uint8_t arg = 0;
+    if (op_has_arg(op) && *pos < size) arg = data[(*pos)++];
+    /* the bytes a WRITE or SUBMIT carries, consumed whether or not they are sent */
+    const uint8_t *payload = data + *pos;
+    size_t len = 0;
+    if (op == FUZZ_OP_WRITE) {
+        if (size - *pos >= 2) {
+            len = (size_t)data[*pos] | (size_t)data[*pos + 1] << 8;
+            *pos += 2;
+        } else {
+            *pos = size;
+        }
+        payload = data + *pos;
+    } else if (op == FUZZ_OP_SUBMIT) {
+        len = arg ? arg : 1;
+    }
+    if (len > size - *pos) len = size - *pos;
+    *pos += len;
+
+    if (op == FUZZ_OP_PUMP || op > FUZZ_OP_DEVICE_DONE) {
+        pump(h);
+        return;
+    }
+    /* only something a client writes opens (or reopens) a connection */
+    if (c->fd < 0 && (!op_writes(op) || conn_open(h, c) < 0)) return;
+    switch (op) {
+    case FUZZ_OP_WRITE:
+        conn_write(h, c, payload, len);
+        break;
+    case FUZZ_OP_SUBMIT:
+        if (len > 0) send_submit(h, c, payload, len);
+        break;
+    case FUZZ_OP_DONE:
+        pump(h);
+        if (c->ngranted > 0)
+            send_done(h, c, 0, arg == 0 ? 1 : arg < c->ngranted ? arg : c->ngranted);
+        break;
+    case FUZZ_OP_DONE_ONE:
+        pump(h);
+        if (c->ngranted > 0) send_done(h, c, arg % c->ngranted, 1);
+        break;
+    case FUZZ_OP_DONE_ALL:
+        for (unsigned round = 0;; round++) {
+            CHECK(round < DONE_ALL_MAX_ROUNDS);
+            pump(h);
+            if (c->ngranted == 0 || c->wr_dead || c->fd < 0) break;
+            send_done(h, c, 0, c->ngranted);
+        }
+        break;
+    case FUZZ_OP_DEVICE_DONE:
+        pump(h);
+        if (c->ngranted > 0) send_device_done(h, c, c->granted[arg % c->ngranted]);
+        break;
+    case FUZZ_OP_CLOSE:
+        conn_close(c);
+        break;
+    case FUZZ_OP_SHUT_WR:
+        if (!c->wr_shut) shutdown(c->fd, SHUT_WR);
+        c->wr_shut = 1;
+        break;
+    case FUZZ_OP_HELLO:
+        send_hello(h, c, arg);
+        break;
+    case FUZZ_OP_WAIT:
+        send_wait(h, c, arg);
+        break;
+    case FUZZ_OP_SET_WEIGHT:
+        send_set_weight(h, c, arg);
+        break;
+    case FUZZ_OP_STATUS:
+        send_status_request(h, c);
+        break;
+    case FUZZ_OP_BYE:
+        send_bye(h, c);
+        break;
+    case FUZZ_OP_STALL:
+        c->stalled = !c->stalled;
+        break;
     }
 }
 
@@ -445,68 +675,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t pos = 1;
     while (pos < size) {
         uint8_t opb = data[pos++];
-        unsigned op = opb & 7u;
-        conn_t *c = &h.conns[(opb >> 3) % FUZZ_SESSION_CONNS];
-        if (op == FUZZ_OP_PUMP) {
-            pump(&h);
-            continue;
-        }
-        if (c->fd < 0) {
-            /* only something a client writes opens (or reopens) a connection */
-            if (op != FUZZ_OP_WRITE && op != FUZZ_OP_SUBMIT) continue;
-            if (conn_open(&h, c) < 0) continue;
-        }
-        switch (op) {
-        case FUZZ_OP_WRITE: {
-            size_t len = 0;
-            if (pos + 2 <= size) len = (size_t)data[pos] | (size_t)data[pos + 1] << 8;
-            pos += pos + 2 <= size ? 2 : size - pos;
-            if (len > size - pos) len = size - pos;
-            conn_write(&h, c, data + pos, len);
-            pos += len;
-            break;
-        }
-        case FUZZ_OP_SUBMIT: {
-            size_t n = pos < size ? data[pos++] : 1;
-            if (n == 0) n = 1;
-            if (n > size - pos) n = size - pos;
-            if (n == 0) break;
-            send_submit(&h, c, data + pos, n);
-            pos += n;
-            break;
-        }
-        case FUZZ_OP_DONE: {
-            size_t n = pos < size ? data[pos++] : 1;
-            pump(&h);
-            if (c->ngranted == 0) break;
-            if (n == 0) n = 1;
-            if (n > c->ngranted) n = c->ngranted;
-            send_done(&h, c, 0, n);
-            break;
-        }
-        case FUZZ_OP_DONE_ONE: {
-            size_t i = pos < size ? data[pos++] : 0;
-            pump(&h);
-            if (c->ngranted == 0) break;
-            send_done(&h, c, i % c->ngranted, 1);
-            break;
-        }
-        case FUZZ_OP_DONE_ALL:
-            for (unsigned round = 0;; round++) {
-                CHECK(round < DONE_ALL_MAX_ROUNDS);
-                pump(&h);
-                if (c->ngranted == 0 || c->wr_dead || c->fd < 0) break;
-                send_done(&h, c, 0, c->ngranted);
-            }
-            break;
-        case FUZZ_OP_CLOSE:
-            conn_close(c);
-            break;
-        case FUZZ_OP_SHUT_WR:
-            if (!c->wr_shut) shutdown(c->fd, SHUT_WR);
-            c->wr_shut = 1;
-            break;
-        }
+        run_op(&h, opb & 15u, &h.conns[(opb >> 4) % FUZZ_SESSION_CONNS], data, size, &pos);
     }
     harness_finish(&h);
     return 0;

@@ -7,7 +7,8 @@
  * frames and headers apart, plus the bad lengths. Session seeds (format in fuzz_session.h) are
  * whole conversations: a client's Hello, Submit chains and fan-outs, Dones, Waits and Bye; a
  * control connection's StatusRequest; several clients sharing the two cores, one killed while
- * it runs; reconnects; the limits; and every protocol violation the daemon must refuse. The
+ * it runs; reconnects; the limits; peers that stop reading; a daemon stopped under its
+ * clients; and every protocol violation the daemon must refuse. The
  * fuzzer mutates from there, so it starts deep in the state machine instead of at Hello.
  * Generated at build time, not checked in; tests/fuzz/corpus/ holds only regression inputs.
  */
@@ -573,6 +574,67 @@ static void gen_sessions(void)
     s_submit(&b, 0, 2, T_NO_ACCESS);
     s_op(&b, FUZZ_OP_DONE_ALL, 0);
     save("session", "limit_sessions", &b);
+    buf_free(&b);
+
+    /* the harness's own messages: hello ops, waits queued behind running tasks, status, bye */
+    put_u8(&b, FUZZ_CFG_TRACE);
+    s_op1(&b, FUZZ_OP_HELLO, 0, FUZZ_HELLO_JOB(1) | FUZZ_HELLO_WEIGHT(2));
+    s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_CTL);
+    s_submit(&b, 0, 6, T_INOUT | T_SLOT(3));
+    for (int i = 0; i < 5; i++)
+        s_op1(&b, FUZZ_OP_WAIT, 0, FUZZ_WAIT_ALL);
+    s_op1(&b, FUZZ_OP_WAIT, 0, 3);
+    s_op1(&b, FUZZ_OP_WAIT, 0, 0x18 | 2); /* half a slot over, 96 bytes */
+    s_op1(&b, FUZZ_OP_DONE, 0, 1);
+    s_op1(&b, FUZZ_OP_WAIT, 0, FUZZ_WAIT_ALL);
+    s_op(&b, FUZZ_OP_STATUS, 1);
+    s_op1(&b, FUZZ_OP_DONE, 0, 1);
+    s_submit(&b, 0, 2, T_INOUT | T_SLOT(3));
+    s_op1(&b, FUZZ_OP_WAIT, 0, FUZZ_WAIT_ALL);
+    s_op1(&b, FUZZ_OP_SET_WEIGHT, 0, 7);
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_op(&b, FUZZ_OP_STATUS, 1);
+    s_op(&b, FUZZ_OP_BYE, 1);
+    s_op(&b, FUZZ_OP_BYE, 0);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    save("session", "ops_waits_status", &b);
+    buf_free(&b);
+
+    /* a peer that stops reading: output backs up into write requests, then it is dropped
+     * (an Error waiting to be written) or closes with replies unread */
+    put_u8(&b, FUZZ_CFG_SMALL_BUFFERS);
+    s_op1(&b, FUZZ_OP_HELLO, 0, 0);
+    s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_CTL);
+    s_op(&b, FUZZ_OP_STALL, 1);
+    for (int i = 0; i < 40; i++)
+        s_op(&b, FUZZ_OP_STATUS, 1);
+    s_submit(&b, 0, 40, T_NO_ACCESS);
+    s_op(&b, FUZZ_OP_STALL, 0);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    s_op1(&b, FUZZ_OP_SET_WEIGHT, 1, 0); /* a violation on the stalled control connection */
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    s_op(&b, FUZZ_OP_STALL, 0);
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_op(&b, FUZZ_OP_STALL, 0);
+    s_op(&b, FUZZ_OP_STATUS, 0);
+    s_op(&b, FUZZ_OP_CLOSE, 0);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    save("session", "stalled_reader", &b);
+    buf_free(&b);
+
+    /* the daemon stopped (SIGTERM) with clients connected, holding cores, one stalled */
+    put_u8(&b, FUZZ_CFG_STOP_WITH_CLIENTS | FUZZ_CFG_SMALL_BUFFERS);
+    s_op1(&b, FUZZ_OP_HELLO, 0, FUZZ_HELLO_JOB(0));
+    s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_JOB(1));
+    s_submit(&b, 0, 4, T_NO_ACCESS | T_TWO_CORES);
+    s_submit(&b, 1, 4, T_OUT | T_SLOT(1));
+    s_op(&b, FUZZ_OP_STALL, 1);
+    for (int i = 0; i < 20; i++)
+        s_op(&b, FUZZ_OP_STATUS, 1);
+    s_op1(&b, FUZZ_OP_DONE, 0, 1);
+    s_op1(&b, FUZZ_OP_WAIT, 0, FUZZ_WAIT_ALL);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    save("session", "stop_with_clients", &b);
     buf_free(&b);
 
     /* ---- violations: each must end in Error and a dropped session ---- */
