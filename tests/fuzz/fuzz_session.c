@@ -10,6 +10,9 @@
  * Oracles besides the sanitizers (leaks included):
  *   - everything the daemon sends frames, decodes and validates; no grant names a core the daemon
  *     does not own, or a task already granted and not done; nothing follows an Error;
+ *   - the task flow's semantics (session_model.h): no task granted before an earlier task it
+ *     conflicts with has completed, no Wait answered early, and once every client has answered
+ *     every grant (DONE_ALL), every task has run and every Wait has been answered;
  *   - after every pump: each busy core runs a RUNNING task of a live CLIENT session, the free-core
  *     count matches, and each session's live tasks equal submitted - done;
  *   - at the end, with every connection closed (or the daemon stopped under them): no session
@@ -38,6 +41,7 @@
 #include "nodus_limits.h"
 #include "sched.h"
 #include "session.h"
+#include "session_model.h"
 #include "trace.h"
 #include "validate.h"
 
@@ -66,7 +70,8 @@ static const uint32_t fuzz_cpus[] = {4, 9};
 typedef struct conn {
     int fd;       /* harness end; -1 when not open */
     int wr_shut;  /* SHUT_WR done */
-    int wr_dead;  /* the daemon stopped reading (closed): writes are dropped */
+    int wr_dead;  /* the daemon closed, or stopped reading: writes are dropped */
+    int gave_up;  /* wr_dead because the daemon did not read for WRITE_MAX_STALLS rounds */
     int eof;      /* the daemon closed its end */
     int stalled;  /* STALL: what the daemon sends is left unread */
     int welcomed; /* got Welcome */
@@ -76,6 +81,7 @@ typedef struct conn {
     size_t ngranted, granted_cap;
     uint64_t next_id;    /* next task id of this harness's SUBMITs */
     uint64_t session_id; /* the daemon's session serving this connection */
+    session_model_t model;
 } conn_t;
 
 typedef struct harness {
@@ -90,6 +96,9 @@ typedef struct harness {
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* NODUS_FUZZ_TRACE set: each op and each message from the daemon is printed (debugging). */
+static int trace_ops;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -98,6 +107,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *lvl = getenv("NODUS_FUZZ_LOG");
     int level = lvl ? log_level_parse(lvl) : -1;
     log_set_level(level >= 0 ? level : LOG_EMERG); /* the daemon logs nothing below emerg */
+    trace_ops = getenv("NODUS_FUZZ_TRACE") != NULL;
     return 0;
 }
 
@@ -110,9 +120,26 @@ static int core_owned(uint32_t cpu)
     return 0;
 }
 
+/* The daemon broke the task flow's semantics (session_model.h). */
+static void fail_model(const char *why)
+{
+    fprintf(stderr, "fuzz_session: the daemon's answer breaks the model: %s\n", why);
+    abort();
+}
+
 static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
 {
     const char *why = NULL;
+    if (trace_ops) {
+        fprintf(stderr, "  <- s%llu %s", (unsigned long long)c->session_id, msg_body_name(m));
+        if (m->body_case == NODUS__V1__MSG__BODY_GRANTS)
+            for (size_t i = 0; i < m->grants->n_grants; i++)
+                fprintf(stderr, " %llu", (unsigned long long)m->grants->grants[i]->task_id);
+        if (m->body_case == NODUS__V1__MSG__BODY_WAIT_DONE)
+            fprintf(stderr, " %llu", (unsigned long long)m->wait_done->token);
+        if (m->body_case == NODUS__V1__MSG__BODY_ERROR) fprintf(stderr, " %s", m->error->message);
+        fputc('\n', stderr);
+    }
     CHECK(msg_validate(m, FUZZ_NCORES, &why) == 0);
     CHECK(!c->errored); /* the daemon says nothing after an Error */
     switch (m->body_case) {
@@ -132,6 +159,7 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
                 CHECK(core_owned(g->cores[k]));
             for (size_t k = 0; k < c->ngranted; k++)
                 CHECK(c->granted[k] != g->task_id); /* granted twice */
+            if ((why = model_on_grant(&c->model, g->task_id))) fail_model(why);
             if (c->ngranted == c->granted_cap) {
                 size_t cap = c->granted_cap ? c->granted_cap * 2 : 16;
                 uint64_t *ng = realloc(c->granted, cap * sizeof *ng);
@@ -148,6 +176,7 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
         break;
     case NODUS__V1__MSG__BODY_WAIT_DONE:
         CHECK(c->welcomed);
+        if ((why = model_on_wait_done(&c->model, m->wait_done->token))) fail_model(why);
         break;
     case NODUS__V1__MSG__BODY_STATUS_REPLY:
         CHECK(c->welcomed);
@@ -284,9 +313,11 @@ static void conn_reset(conn_t *c)
 {
     frame_reader_free(&c->in);
     free(c->granted);
+    model_free(&c->model);
     memset(c, 0, sizeof *c);
     c->fd = -1;
     frame_reader_init(&c->in, NODUS_MAX_FRAME);
+    model_init(&c->model);
     c->next_id = 1;
 }
 
@@ -330,6 +361,7 @@ static void conn_write(harness_t *h, conn_t *c, const uint8_t *p, size_t n)
     while (n > 0) {
         ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
+            model_sent(&c->model, p, (size_t)w);
             p += w;
             n -= (size_t)w;
             stalls = 0;
@@ -341,6 +373,7 @@ static void conn_write(harness_t *h, conn_t *c, const uint8_t *p, size_t n)
             drain_all(h);
             continue;
         }
+        c->gave_up = w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
         c->wr_dead = 1; /* EPIPE / ECONNRESET: the daemon closed the connection */
         return;
     }
@@ -478,6 +511,37 @@ static void send_device_done(harness_t *h, conn_t *c, uint64_t id)
     conn_send(h, c, &m);
 }
 
+/*
+ * Every client answers all its grants until the daemon grants no more. Then, unless a
+ * connection holds cores it cannot give back (it does not read, or the harness gave up writing
+ * to it), every session the model follows must have run all its tasks and answered all its
+ * Waits: nothing is lost or stuck.
+ */
+static void done_all(harness_t *h)
+{
+    for (unsigned round = 0;; round++) {
+        CHECK(round < DONE_ALL_MAX_ROUNDS);
+        pump(h);
+        int sent = 0;
+        for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
+            conn_t *c = &h->conns[i];
+            if (c->fd >= 0 && !c->wr_dead && !c->wr_shut && c->ngranted > 0) {
+                send_done(h, c, 0, c->ngranted);
+                sent = 1;
+            }
+        }
+        if (!sent) break;
+    }
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++)
+        if (h->conns[i].fd >= 0 && (h->conns[i].stalled || h->conns[i].gave_up)) return;
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
+        conn_t *c = &h->conns[i];
+        if (c->fd < 0 || !c->welcomed || c->errored || c->eof || c->wr_shut || c->wr_dead) continue;
+        const char *why = model_check_quiescent(&c->model);
+        if (why) fail_model(why);
+    }
+}
+
 /* ---- one input ---- */
 
 static void harness_init(harness_t *h, uint8_t cfg_bits)
@@ -486,6 +550,7 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
     h->cfg = cfg_bits;
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_init(&h->conns[i].in, NODUS_MAX_FRAME);
+        model_init(&h->conns[i].model);
         h->conns[i].fd = -1;
     }
     nodus_config_t cfg;
@@ -545,6 +610,7 @@ static void harness_finish(harness_t *h)
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_free(&h->conns[i].in);
         free(h->conns[i].granted);
+        model_free(&h->conns[i].model);
     }
 }
 
@@ -588,6 +654,8 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
 {
     uint8_t arg = 0;
     if (op_has_arg(op) && *pos < size) arg = data[(*pos)++];
+    if (trace_ops)
+        fprintf(stderr, "op %u conn %ld arg %u (fd %d)\n", op, (long)(c - h->conns), arg, c->fd);
     /* the bytes a WRITE or SUBMIT carries, consumed whether or not they are sent */
     const uint8_t *payload = data + *pos;
     size_t len = 0;
@@ -628,12 +696,7 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
         if (c->ngranted > 0) send_done(h, c, arg % c->ngranted, 1);
         break;
     case FUZZ_OP_DONE_ALL:
-        for (unsigned round = 0;; round++) {
-            CHECK(round < DONE_ALL_MAX_ROUNDS);
-            pump(h);
-            if (c->ngranted == 0 || c->wr_dead || c->fd < 0) break;
-            send_done(h, c, 0, c->ngranted);
-        }
+        done_all(h);
         break;
     case FUZZ_OP_DEVICE_DONE:
         pump(h);

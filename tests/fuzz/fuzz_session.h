@@ -13,7 +13,9 @@
  *     CLOSE       close the connection (the daemon sees end of stream, or a reset when the
  *                 harness left replies unread)
  *     SHUT_WR     half-close: end of stream for the daemon, replies still read
- *     DONE_ALL    answer grants until the daemon grants no more (a well-behaved client's loop)
+ *     DONE_ALL    every connection answers its grants until the daemon grants no more (well-
+ *                 behaved clients); then every task must have run (for all connections: the
+ *                 op's own is ignored)
  *     SUBMIT      u8 n, then n task bytes: one Submit of max(n, 1) tasks with the connection's
  *                 next ids (counted by the harness over its own SUBMITs; raw WRITEs that submit
  *                 put it out of sequence, which the daemon must refuse). A task byte: bits 0-2
