@@ -513,9 +513,9 @@ static void send_device_done(harness_t *h, conn_t *c, uint64_t id)
 
 /*
  * Every client answers all its grants until the daemon grants no more. Then, unless a
- * connection holds cores it cannot give back (it does not read, or the harness gave up writing
- * to it), every session the model follows must have run all its tasks and answered all its
- * Waits: nothing is lost or stuck.
+ * connection may hold cores it cannot give back (it does not read, the harness gave up writing
+ * to it, or it is in the middle of a frame that swallows its Dones), every session the model
+ * follows must have run all its tasks and answered all its Waits: nothing is lost or stuck.
  */
 static void done_all(harness_t *h)
 {
@@ -532,8 +532,11 @@ static void done_all(harness_t *h)
         }
         if (!sent) break;
     }
-    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++)
-        if (h->conns[i].fd >= 0 && (h->conns[i].stalled || h->conns[i].gave_up)) return;
+    for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
+        const conn_t *c = &h->conns[i];
+        if (c->fd >= 0 && !c->eof && (c->stalled || c->gave_up || model_mid_frame(&c->model)))
+            return;
+    }
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         conn_t *c = &h->conns[i];
         if (c->fd < 0 || !c->welcomed || c->errored || c->eof || c->wr_shut || c->wr_dead) continue;

@@ -151,21 +151,28 @@ static void on_sent_msg(session_model_t *m, const Nodus__V1__Msg *msg)
 
 void model_sent(session_model_t *m, const uint8_t *p, size_t n)
 {
-    if (m->off) return;
+    /* framing is followed even with the model off: model_mid_frame() needs it */
+    if (m->bad_frame) return;
     if (frame_reader_feed(&m->sent, p, n) < 0) abort();
-    while (!m->off) {
+    for (;;) {
         const uint8_t *payload;
         size_t len;
         int rc = frame_reader_next(&m->sent, &payload, &len);
         if (rc == 0) break;
         if (rc < 0) {
-            m->off = 1;
+            m->bad_frame = m->off = 1;
             break;
         }
+        if (m->off) continue;
         Nodus__V1__Msg *msg = frame_decode(payload, len);
         on_sent_msg(m, msg);
         if (msg) nodus__v1__msg__free_unpacked(msg, NULL);
     }
+}
+
+int model_mid_frame(const session_model_t *m)
+{
+    return !m->bad_frame && m->sent.len > 0;
 }
 
 const char *model_on_grant(const session_model_t *m, uint64_t id)
@@ -201,7 +208,7 @@ const char *model_check_quiescent(const session_model_t *m)
 {
     if (m->off || !m->client) return NULL;
     /* an unfinished frame swallows whatever follows it, Dones included: nothing to expect */
-    if (m->sent.len > 0) return NULL;
+    if (model_mid_frame(m)) return NULL;
     for (size_t j = 0; j < m->ntasks; j++)
         if (!m->tasks[j].done) return "a task never ran although every grant was answered";
     if (!m->tokens_reused)

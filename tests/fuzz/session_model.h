@@ -40,6 +40,7 @@ typedef struct session_model {
     int off;             /* the traffic left what the model follows */
     int client;          /* a client Hello was sent */
     int tokens_reused;   /* a Wait token was sent twice: WaitDones cannot be told apart */
+    int bad_frame;       /* a frame length the daemon refuses was sent (it drops the peer) */
     frame_reader_t sent; /* parses what the harness sent */
     model_task_t *tasks; /* task id i + 1 at index i (owned) */
     size_t ntasks, tasks_cap;
@@ -55,6 +56,11 @@ void model_sent(session_model_t *m, const uint8_t *p, size_t n);
 const char *model_on_grant(const session_model_t *m, uint64_t id);
 /* Judges (and records) a WaitDone for `token`: NULL or the reason. */
 const char *model_on_wait_done(session_model_t *m, uint64_t token);
+/*
+ * Whether the bytes sent end inside a frame: the daemon then takes whatever is sent next, Dones
+ * included, as the rest of that frame, so this client's grants cannot be answered.
+ */
+int model_mid_frame(const session_model_t *m);
 /* With every grant answered and the daemon idle: NULL if nothing is left, else the reason. */
 const char *model_check_quiescent(const session_model_t *m);
 
