@@ -1,7 +1,7 @@
 /*
  * libFuzzer target over the daemon's session state machine, for real: an in-process daemon
- * (daemon_t on its own uv loop, a scheduler over two fake cores, default configuration) serves
- * up to FUZZ_SESSION_CONNS connections, each a socketpair whose daemon end is adopted as a
+ * (daemon_t on its own uv loop, a scheduler over two or three fake cores, default configuration)
+ * serves up to FUZZ_SESSION_CONNS connections, each a socketpair whose daemon end is adopted as a
  * session exactly as an accepted connection is, and whose other end this harness writes from
  * the fuzz input (format in fuzz_session.h). Between writes the harness runs the loop until the
  * daemon is idle and reads what it sends, like a client would, answering grants when the input
@@ -54,9 +54,12 @@
         }                                                                                          \
     } while (0)
 
-/* The fake cores' OS ids: not 0..n-1, so that a core index passed off as a CPU id shows. */
-static const uint32_t fuzz_cpus[] = {4, 9};
-#define FUZZ_NCORES (sizeof fuzz_cpus / sizeof fuzz_cpus[0])
+/*
+ * The fake cores' OS ids: not 0..n-1, so that a core index passed off as a CPU id shows. The
+ * daemon owns the first two, or all three with FUZZ_CFG_THREE_CORES (set per input).
+ */
+static const uint32_t fuzz_cpus[] = {4, 9, 1};
+static size_t fuzz_ncores = 2;
 
 /* Loop iterations a pump may take before the daemon counts as never going idle (a livelock). */
 #define PUMP_MAX_ROUNDS 100000u
@@ -115,7 +118,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int core_owned(uint32_t cpu)
 {
-    for (size_t i = 0; i < FUZZ_NCORES; i++)
+    for (size_t i = 0; i < fuzz_ncores; i++)
         if (fuzz_cpus[i] == cpu) return 1;
     return 0;
 }
@@ -140,13 +143,13 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
         if (m->body_case == NODUS__V1__MSG__BODY_ERROR) fprintf(stderr, " %s", m->error->message);
         fputc('\n', stderr);
     }
-    CHECK(msg_validate(m, FUZZ_NCORES, &why) == 0);
+    CHECK(msg_validate(m, fuzz_ncores, &why) == 0);
     CHECK(!c->errored); /* the daemon says nothing after an Error */
     switch (m->body_case) {
     case NODUS__V1__MSG__BODY_WELCOME:
         CHECK(!c->welcomed);
-        CHECK(m->welcome->n_cores == FUZZ_NCORES);
-        for (size_t i = 0; i < FUZZ_NCORES; i++)
+        CHECK(m->welcome->n_cores == fuzz_ncores);
+        for (size_t i = 0; i < fuzz_ncores; i++)
             CHECK(m->welcome->cores[i] == fuzz_cpus[i]);
         c->welcomed = 1;
         break;
@@ -154,7 +157,7 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
         CHECK(c->welcomed);
         for (size_t i = 0; i < m->grants->n_grants; i++) {
             const Nodus__V1__Grant *g = m->grants->grants[i];
-            CHECK(g->n_cores <= FUZZ_NCORES);
+            CHECK(g->n_cores <= fuzz_ncores);
             for (size_t k = 0; k < g->n_cores; k++)
                 CHECK(core_owned(g->cores[k]));
             for (size_t k = 0; k < c->ngranted; k++)
@@ -180,7 +183,7 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
         break;
     case NODUS__V1__MSG__BODY_STATUS_REPLY:
         CHECK(c->welcomed);
-        CHECK(m->status_reply->n_cores == FUZZ_NCORES);
+        CHECK(m->status_reply->n_cores == fuzz_ncores);
         break;
     default:
         CHECK(!"the daemon sent a message only peers send");
@@ -317,7 +320,7 @@ static void conn_reset(conn_t *c)
     memset(c, 0, sizeof *c);
     c->fd = -1;
     frame_reader_init(&c->in, NODUS_MAX_FRAME);
-    model_init(&c->model);
+    model_init(&c->model, (unsigned)fuzz_ncores);
     c->next_id = 1;
 }
 
@@ -551,9 +554,10 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
 {
     memset(h, 0, sizeof *h);
     h->cfg = cfg_bits;
+    fuzz_ncores = (cfg_bits & FUZZ_CFG_THREE_CORES) ? 3 : 2;
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_init(&h->conns[i].in, NODUS_MAX_FRAME);
-        model_init(&h->conns[i].model);
+        model_init(&h->conns[i].model, (unsigned)fuzz_ncores);
         h->conns[i].fd = -1;
     }
     nodus_config_t cfg;
@@ -564,16 +568,15 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
     if (cfg_bits & FUZZ_CFG_RESERVE_AT_ONCE) cfg.reserve_after_ms = 0;
     if (cfg_bits & FUZZ_CFG_FEW_OUTSTANDING) cfg.max_outstanding_tasks = 8;
     if (cfg_bits & FUZZ_CFG_ONE_SESSION_PER_USER) cfg.max_sessions_per_user = 1;
-    if (cfg_bits & FUZZ_CFG_MAX_WEIGHT_1) cfg.max_weight = 1;
-    uint32_t *cpus = malloc(sizeof fuzz_cpus);
+    uint32_t *cpus = malloc(fuzz_ncores * sizeof *cpus);
     CHECK(cpus != NULL);
-    memcpy(cpus, fuzz_cpus, sizeof fuzz_cpus);
+    memcpy(cpus, fuzz_cpus, fuzz_ncores * sizeof *cpus);
     /* the harness is not a service: SIGINT and SIGTERM stay libFuzzer's */
     struct sigaction old_int, old_term;
     sigaction(SIGINT, NULL, &old_int);
     sigaction(SIGTERM, NULL, &old_term);
     CHECK(uv_loop_init(&h->loop) == 0);
-    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, FUZZ_NCORES) == 0); /* takes cpus */
+    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, fuzz_ncores) == 0); /* takes cpus */
     uv_signal_stop(&h->d.sig_int);
     uv_signal_stop(&h->d.sig_term);
     sigaction(SIGINT, &old_int, NULL);

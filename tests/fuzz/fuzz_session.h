@@ -48,7 +48,7 @@ enum fuzz_session_cfg {
     FUZZ_CFG_RESERVE_AT_ONCE = 1 << 1,      /* sched.reserve_after_ms = 0 */
     FUZZ_CFG_FEW_OUTSTANDING = 1 << 2,      /* limits.max_outstanding_tasks = 8 */
     FUZZ_CFG_ONE_SESSION_PER_USER = 1 << 3, /* limits.max_sessions_per_user = 1 */
-    FUZZ_CFG_MAX_WEIGHT_1 = 1 << 4,         /* sched.max_weight = 1 */
+    FUZZ_CFG_THREE_CORES = 1 << 4,          /* three cores instead of two */
     FUZZ_CFG_SMALL_BUFFERS = 1 << 5,        /* smallest socket buffers: partial writes */
     FUZZ_CFG_STOP_WITH_CLIENTS = 1 << 6,    /* end with daemon_stop, connections still open */
     FUZZ_CFG_TRACE = 1 << 7,                /* grant trace on (to /dev/null) */

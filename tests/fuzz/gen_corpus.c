@@ -455,16 +455,22 @@ static void gen_sessions(void)
     save("session", "fanout", &b);
     buf_free(&b);
 
-    /* wide tasks among narrow ones: reservations, backfill */
-    put_u8(&b, FUZZ_CFG_RESERVE_AT_ONCE);
-    s_hello(&b, 0, "wide");
-    s_submit(&b, 0, 3, T_NO_ACCESS);
-    s_submit(&b, 0, 2, T_NO_ACCESS | T_TWO_CORES);
-    s_submit(&b, 0, 3, T_NO_ACCESS | T_PRIO);
-    s_op(&b, FUZZ_OP_DONE_ALL, 0);
-    s_wait_all(&b, 0, 1);
-    save("session", "wide", &b);
-    buf_free(&b);
+    /* wide tasks among narrow ones: reservations, backfill; on two cores and on three */
+    for (int three = 0; three < 2; three++) {
+        put_u8(&b, FUZZ_CFG_RESERVE_AT_ONCE | (three ? FUZZ_CFG_THREE_CORES : 0));
+        s_hello(&b, 0, "wide");
+        s_submit(&b, 0, 3, T_NO_ACCESS);
+        s_submit(&b, 0, 2, T_NO_ACCESS | T_TWO_CORES);
+        s_submit(&b, 0, 3, T_NO_ACCESS | T_PRIO);
+        s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_JOB(2));
+        s_submit(&b, 1, 4, T_TWO_CORES | T_OUT | T_SLOT(5));
+        s_op1(&b, FUZZ_OP_DONE, 0, 1);
+        s_op1(&b, FUZZ_OP_DONE, 1, 1);
+        s_op(&b, FUZZ_OP_DONE_ALL, 0);
+        s_wait_all(&b, 0, 1);
+        save("session", three ? "wide_three_cores" : "wide", &b);
+        buf_free(&b);
+    }
 
     /* many short independent tasks: the measured task time turns lookahead on */
     put_u8(&b, 0);
@@ -566,7 +572,7 @@ static void gen_sessions(void)
     save("session", "limit_outstanding", &b);
     buf_free(&b);
 
-    put_u8(&b, FUZZ_CFG_ONE_SESSION_PER_USER | FUZZ_CFG_MAX_WEIGHT_1);
+    put_u8(&b, FUZZ_CFG_ONE_SESSION_PER_USER);
     s_hello(&b, 0, "one");
     s_op(&b, FUZZ_OP_PUMP, 0);
     s_hello(&b, 1, "two");

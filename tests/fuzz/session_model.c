@@ -13,12 +13,11 @@
 
 /* Tasks followed per session; past this the model turns off (keeps each input fast). */
 #define MODEL_MAX_TASKS 4096u
-/* The daemon the harness runs owns two cores (validation bounds TaskSpec.ncores by it). */
-#define MODEL_NCORES 2u
 
-void model_init(session_model_t *m)
+void model_init(session_model_t *m, unsigned ncores)
 {
     memset(m, 0, sizeof *m);
+    m->ncores = ncores;
     frame_reader_init(&m->sent, NODUS_MAX_FRAME);
 }
 
@@ -116,7 +115,7 @@ static void on_wait(session_model_t *m, const Nodus__V1__Wait *w)
 static void on_sent_msg(session_model_t *m, const Nodus__V1__Msg *msg)
 {
     const char *why;
-    if (!msg || msg_validate(msg, MODEL_NCORES, &why) < 0) {
+    if (!msg || msg_validate(msg, m->ncores, &why) < 0) {
         m->off = 1; /* the daemon drops the session */
         return;
     }

@@ -37,6 +37,7 @@ typedef struct model_wait {
 } model_wait_t;
 
 typedef struct session_model {
+    unsigned ncores;     /* the daemon's (bounds TaskSpec.ncores, as its validation does) */
     int off;             /* the traffic left what the model follows */
     int client;          /* a client Hello was sent */
     int tokens_reused;   /* a Wait token was sent twice: WaitDones cannot be told apart */
@@ -48,7 +49,8 @@ typedef struct session_model {
     size_t nwaits, waits_cap;
 } session_model_t;
 
-void model_init(session_model_t *m);
+/* An empty model of a session on a daemon that owns `ncores` cores. */
+void model_init(session_model_t *m, unsigned ncores);
 void model_free(session_model_t *m);
 /* Takes in bytes the harness has sent to the daemon, in order (borrowed). */
 void model_sent(session_model_t *m, const uint8_t *p, size_t n);
