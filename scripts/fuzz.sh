@@ -28,8 +28,9 @@ fi
 echo "== building fuzz targets with $cc into $build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DNODUS_FUZZ=ON -DBUILD_TESTING=OFF -DNODUS_BUILD_APPS=OFF >/dev/null
-# shellcheck disable=SC2086
-cmake --build "$build" --target gen_corpus $(printf 'fuzz_%s ' $targets)
+build_targets=(gen_corpus)
+for t in $targets; do build_targets+=("fuzz_$t"); done
+cmake --build "$build" --target "${build_targets[@]}"
 
 work="$build/fuzz"
 rm -rf "$work/seed"
@@ -51,8 +52,9 @@ for t in $targets; do
         -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" ${NODUS_FUZZ_ARGS:-} \
         "${dirs[@]}" >"$work/$t.log" 2>&1 || rc=$?
     # the run's summary: corpus, coverage and executions
-    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' \
-        "$work/$t.log" || true
+    summary='^#[0-9]+[[:space:]]+(INITED|DONE)'
+    summary+='|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)'
+    grep -E "$summary" "$work/$t.log" || true
     if ((rc != 0)); then
         echo "== fuzz_$t FAILED (exit status $rc); the end of its log:"
         tail -n 60 "$work/$t.log"

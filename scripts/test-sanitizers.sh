@@ -62,8 +62,12 @@ for kind in "${kinds[@]}"; do
         done
         ((status != 0)) || status=1
     fi
-    echo "== $kind: $((SECONDS - start)) s, $( ((status == 0)) && echo passed || echo "FAILED ($status)")"
-    ((status == 0)) || failed+=("$kind")
+    if ((status == 0)); then
+        echo "== $kind: passed in $((SECONDS - start)) s"
+    else
+        echo "== $kind: FAILED ($status) after $((SECONDS - start)) s"
+        failed+=("$kind")
+    fi
 done
 
 if ((${#failed[@]} > 0)); then
