@@ -116,6 +116,12 @@ typedef struct session {
  * into the daemon and starts reading. Returns 0, or a negative code (connection not served).
  */
 int session_accept(daemon_t *d, uv_stream_t *listener);
+/*
+ * Serves an already-connected stream socket `fd` as a new session, exactly as if it had been
+ * accepted (SO_PEERCRED, reading). On success the session owns fd; on failure the caller still
+ * does. Used by the fuzz harness, which has no listener. Returns 0 or a negative code.
+ */
+int session_adopt_fd(daemon_t *d, int fd);
 /* Appends one message to the session's output (sent before the loop next blocks). */
 int session_send(session_t *s, const Nodus__V1__Msg *m);
 /* Appends an Error message. */

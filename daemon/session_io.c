@@ -188,6 +188,20 @@ int session_accept(daemon_t *d, uv_stream_t *listener)
     return 0;
 }
 
+int session_adopt_fd(daemon_t *d, int fd)
+{
+    session_t *s = session_create(d);
+    if (!s) return NODUS_ENOMEM;
+    int rc = uv_pipe_open(&s->pipe, fd);
+    if (rc < 0) {
+        LOG(LOG_WARNING, "server", 0, "cannot adopt fd %d: %s", fd, uv_strerror(rc));
+        uv_close((uv_handle_t *)&s->pipe, on_close_unlinked);
+        return NODUS_EIO;
+    }
+    session_start(s);
+    return 0;
+}
+
 int session_send(session_t *s, const Nodus__V1__Msg *m)
 {
     if (s->state == SESSION_CLOSED && s->handle_closing) return NODUS_ECLOSED;

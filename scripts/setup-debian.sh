@@ -12,6 +12,7 @@ packages=(
     libuv1-dev libprotobuf-c-dev protobuf-c-compiler   # daemon loop, wire protocol
     libinih-dev libhwloc-dev libsystemd-dev            # config, topology, systemd integration
     libcmocka-dev valgrind clang-format jq procps      # tests and checks
+    clang-14 libfuzzer-14-dev                          # fuzzing (scripts/fuzz.sh)
     libopenblas-dev                                    # apps (HPCCG, GPT-2 CPU kernels)
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL backend, with a CPU device
     dpkg-dev file groff-base systemd                   # packaging: cpack DEB, man pages, units

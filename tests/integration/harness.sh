@@ -10,10 +10,16 @@ export NODUS_NO_AUTOSTART=1 # tests that want autostart unset it
 unset NODUS_SOCKET NODUS_WEIGHT
 
 cleanup() {
-    local rc=$?
+    local rc=$? drc=0
     if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
         kill "$DAEMON_PID" 2>/dev/null || true
-        wait "$DAEMON_PID" 2>/dev/null || true
+        wait "$DAEMON_PID" 2>/dev/null || drc=$?
+        # SIGTERM is an orderly stop with status 0; anything else is a fault at shutdown, or a
+        # sanitizer's verdict on the whole run (leaks, races) in a sanitizer build
+        if [ $drc -ne 0 ] && [ $rc -eq 0 ]; then
+            echo "FAIL: nodusd exited with status $drc when stopped" >&2
+            rc=1
+        fi
     fi
     if [ $rc -ne 0 ] && [ -f "$WORK/nodusd.log" ]; then
         echo "---- nodusd log (last 40 lines) ----"

@@ -1,0 +1,85 @@
+/*
+ * The input format of the fuzz_session target, shared by the target and the seed generator
+ * (gen_corpus.c), so that seeds and harness never disagree on what a byte means.
+ *
+ *   byte 0      configuration, enum fuzz_session_cfg
+ *   then records, each an op byte: op = b & 15, connection = (b >> 4) % FUZZ_SESSION_CONNS,
+ *   followed by the op's operands:
+ *     WRITE       u16 LE length, then that many bytes for the connection's socket (cut short at
+ *                 the end of the input): anything at all, framed or not
+ *     PUMP        run the daemon's loop until it is idle, reading what it sends
+ *     DONE        u8 n: one Done for the first max(n, 1) tasks granted and not yet answered
+ *     DONE_ONE    u8 i: a Done for the i-th granted task (mod the count) alone
+ *     CLOSE       close the connection (the daemon sees end of stream, or a reset when the
+ *                 harness left replies unread)
+ *     SHUT_WR     half-close: end of stream for the daemon, replies still read
+ *     DONE_ALL    every connection answers its grants until the daemon grants no more (well-
+ *                 behaved clients); then every task must have run (for all connections: the
+ *                 op's own is ignored)
+ *     SUBMIT      u8 n, then n task bytes: one Submit of max(n, 1) tasks with the connection's
+ *                 next ids (counted by the harness over its own SUBMITs; raw WRITEs that submit
+ *                 put it out of sequence, which the daemon must refuse). A task byte: bits 0-2
+ *                 address slot a (0x1000 + 64 a), bits 3-4 access IN, OUT, INOUT, or 3 = IN on
+ *                 slot a and OUT on 96 bytes from slot a + 1 (partial overlap), bit 5 two cores,
+ *                 bit 6 priority 1, bit 7 no access at all
+ *     HELLO       u8 h: bit 0 role CTL (else CLIENT), bits 1-2 job "j0".."j3", bits 3-7 weight
+ *     WAIT        u8 w: 0xff waits for all; else a range like a task byte's first access
+ *     SET_WEIGHT  u8 weight (0 is invalid: the daemon must refuse it)
+ *     STATUS      a StatusRequest
+ *     BYE         a Bye
+ *     STALL       the harness stops reading this connection (or starts again): the daemon's
+ *                 output backs up into libuv write requests
+ *     DEVICE_DONE u8 i: a DeviceDone for the i-th granted task (not yet part of the protocol
+ *                 the daemon serves: it must refuse it)
+ *     (15: PUMP)
+ * DONE, DONE_ONE, DONE_ALL and DEVICE_DONE first run the loop to idle so that the grants are
+ * known; the others only write (WRITE runs the loop when the socket is full). A connection is
+ * opened by the first op that writes to it, and reopened after CLOSE. After the last record
+ * the harness closes every connection (or, with FUZZ_CFG_STOP_WITH_CLIENTS, stops the daemon
+ * while they are open), runs the loop to idle and checks the daemon is whole again.
+ */
+#ifndef NODUS_FUZZ_SESSION_H
+#define NODUS_FUZZ_SESSION_H
+
+#define FUZZ_SESSION_CONNS 3
+
+enum fuzz_session_cfg {
+    FUZZ_CFG_NO_LOOKAHEAD = 1 << 0,         /* sched.lookahead = 0 */
+    FUZZ_CFG_RESERVE_AT_ONCE = 1 << 1,      /* sched.reserve_after_ms = 0 */
+    FUZZ_CFG_FEW_OUTSTANDING = 1 << 2,      /* limits.max_outstanding_tasks = 8 */
+    FUZZ_CFG_ONE_SESSION_PER_USER = 1 << 3, /* limits.max_sessions_per_user = 1 */
+    FUZZ_CFG_THREE_CORES = 1 << 4,          /* three cores instead of two */
+    FUZZ_CFG_SMALL_BUFFERS = 1 << 5,        /* smallest socket buffers: partial writes */
+    FUZZ_CFG_STOP_WITH_CLIENTS = 1 << 6,    /* end with daemon_stop, connections still open */
+    FUZZ_CFG_TRACE = 1 << 7,                /* grant trace on (to /dev/null) */
+};
+
+enum fuzz_session_op {
+    FUZZ_OP_WRITE = 0,
+    FUZZ_OP_PUMP = 1,
+    FUZZ_OP_DONE = 2,
+    FUZZ_OP_DONE_ONE = 3,
+    FUZZ_OP_CLOSE = 4,
+    FUZZ_OP_SHUT_WR = 5,
+    FUZZ_OP_DONE_ALL = 6,
+    FUZZ_OP_SUBMIT = 7,
+    FUZZ_OP_HELLO = 8,
+    FUZZ_OP_WAIT = 9,
+    FUZZ_OP_SET_WEIGHT = 10,
+    FUZZ_OP_STATUS = 11,
+    FUZZ_OP_BYE = 12,
+    FUZZ_OP_STALL = 13,
+    FUZZ_OP_DEVICE_DONE = 14,
+};
+
+/* HELLO operand bits */
+#define FUZZ_HELLO_CTL       0x01
+#define FUZZ_HELLO_JOB(j)    ((unsigned char)(((j)&3) << 1))
+#define FUZZ_HELLO_WEIGHT(w) ((unsigned char)(((w)&31) << 3))
+/* WAIT operand: wait for every task */
+#define FUZZ_WAIT_ALL 0xff
+
+/* The op byte for `op` on connection `conn`. */
+#define FUZZ_OP(op, conn) ((unsigned char)((op) | ((conn) << 4)))
+
+#endif
