@@ -576,7 +576,7 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
     sigaction(SIGINT, NULL, &old_int);
     sigaction(SIGTERM, NULL, &old_term);
     CHECK(uv_loop_init(&h->loop) == 0);
-    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, fuzz_ncores) == 0); /* takes cpus */
+    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, fuzz_ncores, NULL) == 0); /* takes cpus */
     uv_signal_stop(&h->d.sig_int);
     uv_signal_stop(&h->d.sig_term);
     sigaction(SIGINT, &old_int, NULL);
