@@ -124,7 +124,7 @@ static bool calibrating(const placement_model_t *m, uint32_t kind)
     return m && kind < PLACEMENT_KINDS && m->samples[kind] < PLACEMENT_CALIBRATION;
 }
 
-size_t placement_choose(const placement_option_t *opts, size_t n, placement_model_t *m)
+size_t placement_decide(const placement_option_t *opts, size_t n, const placement_model_t *m)
 {
     /* calibration: the next kind still being measured, cyclically from the cursor */
     uint32_t explore = PLACEMENT_KINDS;
@@ -148,8 +148,20 @@ size_t placement_choose(const placement_option_t *opts, size_t n, placement_mode
             best_finish = finish;
         }
     }
-    if (explore != PLACEMENT_KINDS) m->explore_next = (explore + 1) % PLACEMENT_KINDS;
     return best < n ? best : 0;
+}
+
+void placement_commit(placement_model_t *m, uint32_t kind)
+{
+    /* the decision explored iff the kind it chose is still being calibrated */
+    if (calibrating(m, kind)) m->explore_next = (kind + 1) % PLACEMENT_KINDS;
+}
+
+size_t placement_choose(const placement_option_t *opts, size_t n, placement_model_t *m)
+{
+    size_t pick = placement_decide(opts, n, m);
+    placement_commit(m, opts[pick].kind);
+    return pick;
 }
 
 uint32_t placement_slot(const uint32_t *load, uint32_t nslots)

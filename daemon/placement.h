@@ -75,6 +75,11 @@ uint64_t placement_estimate(const placement_model_t *m, uint32_t kind, uint64_t 
  * calibration cursor when it explores.
  */
 size_t placement_choose(const placement_option_t *opts, size_t n, placement_model_t *m);
+/* The choice placement_choose would make, changing nothing (to look before placing). */
+size_t placement_decide(const placement_option_t *opts, size_t n, const placement_model_t *m);
+/* Records that a decision for m went to `kind`: moves the cursor if that explored (m may be NULL).
+ */
+void placement_commit(placement_model_t *m, uint32_t kind);
 
 /* The least-loaded slot: the index of the smallest of load[0..nslots), the lowest on ties. */
 uint32_t placement_slot(const uint32_t *load, uint32_t nslots);

@@ -1,8 +1,8 @@
 /*
  * The core scheduler: weighted fair share between jobs, least core-time between the sessions of
- * a job, priorities within a session, and dispatch. Policy and invariants are described in
- * sched.h; this file explains how they are kept cheap. Cores (placement, lookahead queues,
- * finishing) are in sched_core.c; the structures both files share in sched_internal.h.
+ * a job, priorities within a session (its two ready heaps), and dispatch. Policy and invariants are
+ * described in sched.h; this file explains how they are kept cheap. Cores (placement, lookahead
+ * queues, finishing) are in sched_core.c; the structures both files share in sched_internal.h.
  *
  * Data structures:
  *   - cores: an array of {head task, its client, last client, OS cpu, lookahead FIFO}, plus
@@ -11,8 +11,10 @@
  *     of a walk over the cores.
  *   - jobs: a list; each job has a weight, a core-time account and a virtual-time offset, and
  *     a list of its clients. Picking the next job is one pass over the jobs.
- *   - clients: a binary max-heap of ready tasks ordered by (priority desc, seq asc), with each
- *     task's slot in task->heap_pos so a task can also leave from the middle (reservations).
+ *   - clients: two binary max-heaps of ready tasks ordered by (priority desc, seq asc), one for
+ *     CPU-only tasks and one for tasks that offer a device kind, with each task's slot in
+ *     task->heap_pos so a task can also leave from the middle (reservations). Which heap holds a
+ *     task follows from task->impls, so nothing records it.
  *
  * Accounting is incremental: an account holds the core-ns charged up to `since_ns` and the
  * number of cores its running tasks hold, so "core-ns used up to now" is one multiply and a
@@ -31,8 +33,11 @@
  * stamped with the call's epoch and skipped for the rest of the call (free cores only shrink
  * within a call), so others backfill. The client remembers when that head was first passed
  * over; once it has waited reserve_after_ns it becomes the reservation, and dispatch places
- * nothing else until enough cores are free for it. Only the head of a client is a candidate:
- * a client's own later tasks never overtake it, whatever their width.
+ * nothing else until enough cores are free for it. Only the heads of a client are candidates:
+ * a client's own later tasks never overtake them, whatever their width. Between its two heads
+ * the device-capable one goes first when it goes to a device (sched_device_first: a look at
+ * the device options, bounded by the number of devices, and the model's hash lookup), else the
+ * first in (priority, seq) order, so a grant still costs O(log n) in the ready tasks.
  *
  * Lookahead runs after the free cores are filled, as one pass (sched_core_lookahead): a pass
  * over the jobs for the smallest vtime, then for each session fair share would serve next a
@@ -128,59 +133,72 @@ static void job_set_weight(sched_job_t *j, uint32_t w, uint64_t now)
     j->weight = w;
 }
 
-/* ---- ready heap ---- */
+/* ---- ready heaps ---- */
 
-static bool task_before(const task_t *a, const task_t *b)
+static void heap_put(sched_heap_t *h, uint32_t i, task_t *t)
 {
-    if (a->priority != b->priority) return a->priority > b->priority;
-    return a->seq < b->seq;
-}
-
-static void heap_put(sched_client_t *c, uint32_t i, task_t *t)
-{
-    c->heap[i] = t;
+    h->v[i] = t;
     t->heap_pos = i;
 }
 
-static void heap_up(sched_client_t *c, uint32_t i)
+static void heap_up(sched_heap_t *h, uint32_t i)
 {
-    task_t *t = c->heap[i];
+    task_t *t = h->v[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (!task_before(t, c->heap[parent])) break;
-        heap_put(c, i, c->heap[parent]);
+        if (!task_before(t, h->v[parent])) break;
+        heap_put(h, i, h->v[parent]);
         i = parent;
     }
-    heap_put(c, i, t);
+    heap_put(h, i, t);
 }
 
-static void heap_down(sched_client_t *c, uint32_t i)
+static void heap_down(sched_heap_t *h, uint32_t i)
 {
-    task_t *t = c->heap[i];
+    task_t *t = h->v[i];
     for (;;) {
         uint32_t child = 2 * i + 1;
-        if (child >= c->nready) break;
-        if (child + 1 < c->nready && task_before(c->heap[child + 1], c->heap[child])) child++;
-        if (!task_before(c->heap[child], t)) break;
-        heap_put(c, i, c->heap[child]);
+        if (child >= h->n) break;
+        if (child + 1 < h->n && task_before(h->v[child + 1], h->v[child])) child++;
+        if (!task_before(h->v[child], t)) break;
+        heap_put(h, i, h->v[child]);
         i = child;
     }
-    heap_put(c, i, t);
+    heap_put(h, i, t);
 }
 
-static void heap_remove(sched_client_t *c, uint32_t i)
+static void heap_remove(sched_heap_t *h, uint32_t i)
 {
-    task_t *last = c->heap[--c->nready];
-    if (i == c->nready) return;
-    heap_put(c, i, last);
-    heap_up(c, i);
-    heap_down(c, last->heap_pos);
+    task_t *last = h->v[--h->n];
+    if (i == h->n) return;
+    heap_put(h, i, last);
+    heap_up(h, i);
+    heap_down(h, last->heap_pos);
 }
 
-void sched_ready_remove(sched_client_t *c, uint32_t i)
+/* Room for one more task; 0 or NODUS_ENOMEM. */
+static int heap_reserve(sched_heap_t *h)
 {
-    heap_remove(c, i);
-    if (c->nready == 0) c->job->nready_clients--;
+    if (h->n < h->cap) return 0;
+    if (h->cap > UINT32_MAX / 2) return NODUS_ENOMEM;
+    uint32_t cap = h->cap ? h->cap * 2 : 16;
+    task_t **v = realloc(h->v, (size_t)cap * sizeof *v);
+    if (!v) return NODUS_ENOMEM;
+    h->v = v;
+    h->cap = cap;
+    return 0;
+}
+
+/* The heap a ready task of c lives in: device-capable tasks apart from CPU-only ones. */
+static sched_heap_t *client_heap(sched_client_t *c, const task_t *t)
+{
+    return task_cpu_only(t) ? &c->ready : &c->dev_ready;
+}
+
+void sched_ready_remove(sched_client_t *c, task_t *t)
+{
+    heap_remove(client_heap(c, t), t->heap_pos);
+    if (client_nready(c) == 0) c->job->nready_clients--;
 }
 
 /* ---- picking ---- */
@@ -223,7 +241,7 @@ static sched_client_t *client_pick(const sched_t *s, const sched_job_t *j, uint6
     sched_client_t *best = NULL;
     uint64_t best_v = 0;
     for (sched_client_t *c = j->clients; c; c = c->next) {
-        if (c->nready == 0 || c->blocked_epoch == s->epoch) continue;
+        if (client_nready(c) == 0 || c->blocked_epoch == s->epoch) continue;
         uint64_t v = client_vtime(c, now);
         if (!best || v < best_v) {
             best = c;
@@ -358,9 +376,10 @@ void sched_client_remove(sched_t *s, sched_client_t *c, uint64_t now_ns)
     c->nrunning = 0;
     sched_device_client_remove(s, c, now_ns);
 
-    /* ready tasks just leave; they belong to the session */
-    if (c->nready > 0) j->nready_clients--;
-    c->nready = 0;
+    /* ready tasks (both heaps) just leave; they belong to the session */
+    if (client_nready(c) > 0) j->nready_clients--;
+    c->ready.n = 0;
+    c->dev_ready.n = 0;
     sched_client_maybe_idle(s, c, job_was_active, client_was_active, now_ns);
 
     for (size_t w = 0; w < s->nwords; w++) {
@@ -374,7 +393,8 @@ void sched_client_remove(sched_t *s, sched_client_t *c, uint64_t now_ns)
         j->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     j->nclients--;
-    free(c->heap);
+    free(c->ready.v);
+    free(c->dev_ready.v);
     free(c->affine);
     free(c->held);
     free(c->dev_in_flight);
@@ -416,7 +436,7 @@ uint64_t sched_client_core_ns(const sched_client_t *c, uint64_t now_ns)
 
 size_t sched_client_ready(const sched_client_t *c)
 {
-    return c->nready;
+    return client_nready(c);
 }
 
 size_t sched_client_running(const sched_client_t *c)
@@ -431,16 +451,10 @@ size_t sched_client_running(const sched_client_t *c)
 int sched_push_ready(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns)
 {
     if (!s || !c || !t || t->state != TASK_READY) return NODUS_EINVAL;
+    sched_heap_t *h = client_heap(c, t);
     /* pushing a task already queued here would corrupt the heap, and it is cheap to see */
-    if (t->heap_pos < c->nready && c->heap[t->heap_pos] == t) return NODUS_EINVAL;
-    if (c->nready == c->heap_cap) {
-        if (c->heap_cap > UINT32_MAX / 2) return NODUS_ENOMEM;
-        uint32_t cap = c->heap_cap ? c->heap_cap * 2 : 16;
-        task_t **heap = realloc(c->heap, (size_t)cap * sizeof *heap);
-        if (!heap) return NODUS_ENOMEM;
-        c->heap = heap;
-        c->heap_cap = cap;
-    }
+    if (t->heap_pos < h->n && h->v[t->heap_pos] == t) return NODUS_EINVAL;
+    if (heap_reserve(h) < 0) return NODUS_ENOMEM;
     if (t->ncores == 0) t->ncores = 1;
     if (t->ncores > s->ncores) t->ncores = (uint32_t)s->ncores;
     sched_note_time(s, now_ns);
@@ -448,12 +462,12 @@ int sched_push_ready(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns)
     sched_job_t *j = c->job;
     if (!client_active(c)) client_activate(c, now_ns);
     if (!job_active(j)) job_activate(s, j, now_ns);
+    if (client_nready(c) == 0) j->nready_clients++;
     t->seq = ++s->seq;
     t->ready_ns = now_ns;
-    c->heap[c->nready] = t;
-    c->nready++;
-    heap_up(c, c->nready - 1);
-    if (c->nready == 1) j->nready_clients++;
+    h->v[h->n] = t;
+    h->n++;
+    heap_up(h, h->n - 1);
     return 0;
 }
 
@@ -486,6 +500,29 @@ static sched_place_result_t task_place(sched_t *s, sched_client_t *c, task_t *t,
     return SCHED_PLACED;
 }
 
+/*
+ * Places the next ready task of c, device-first: the head of its device-capable heap when it
+ * goes to a device (or waits for a CPU device's cores), else the first by (priority, seq) of the
+ * CPU-only head and a device-capable head that would run on the CPU. *tp: the task the result is
+ * about (NULL when there is none to place).
+ */
+static sched_place_result_t client_place(sched_t *s, sched_client_t *c, uint64_t now, task_t **tp)
+{
+    task_t *t = c->ready.n ? c->ready.v[0] : NULL;
+    if (c->dev_ready.n > 0) {
+        task_t *d = c->dev_ready.v[0];
+        sched_head_claim_t claim;
+        sched_place_result_t r = sched_device_first(s, c, now, &claim);
+        if (claim == SCHED_HEAD_FIRST) {
+            *tp = d;
+            return r;
+        }
+        if (claim == SCHED_HEAD_IN_ORDER && (!t || task_before(d, t))) t = d;
+    }
+    *tp = t;
+    return t ? task_place(s, c, t, now) : SCHED_NO_CAPACITY;
+}
+
 size_t sched_dispatch(sched_t *s, uint64_t now_ns, sched_grant_t *out, size_t max)
 {
     if (!s || !out) return 0;
@@ -512,8 +549,7 @@ size_t sched_dispatch(sched_t *s, uint64_t now_ns, sched_grant_t *out, size_t ma
             if (!j) break;
             c = client_pick(s, j, now_ns);
             if (!c) break; /* cannot happen: an eligible job has an unblocked ready client */
-            t = c->heap[0];
-            sched_place_result_t r = task_place(s, c, t, now_ns);
+            sched_place_result_t r = client_place(s, c, now_ns, &t);
             if (r == SCHED_NO_CORES) {
                 client_wait_for_cores(s, c, t, now_ns);
                 continue;

@@ -10,8 +10,8 @@
  * time = core-ns used / weight, and the job with the smallest virtual time goes first; a job
  * that becomes active again starts at the smallest virtual time of the active jobs (no credit
  * hoarded while idle). Within a job, the session with the least core-time goes first; within a
- * session, higher priority first, then submission order. Among free cores, a session gets the
- * one it last used when it can.
+ * session, higher priority first, then submission order, except that device work goes first
+ * (see Devices). Among free cores, a session gets the one it last used when it can.
  *
  * A task needing more cores than are free is passed over (others backfill) until it has waited
  * `reserve_after_ns`; from then on free cores are held for it so it cannot starve.
@@ -21,8 +21,9 @@
  * tasks ahead of time on busy cores. The client's worker for a core runs its grants in FIFO
  * order, so a queued task starts the moment the body before it returns. A task is queued on
  * busy core c only if all of these hold:
- *   - c's head is a 1-core task, and the head's client has a ready head task with ncores = 1
- *     (it is the task queued: lookahead takes tasks in the client's usual order);
+ *   - c's head is a 1-core task, and the head's client has a ready CPU-only head task with
+ *     ncores = 1 (it is the task queued: lookahead takes tasks in the client's usual order), and
+ *     no device-capable task of that client would take its next free core first (see Devices);
  *   - the client's measured task time is below lookahead_max_ns: an exponential moving average
  *     (alpha = 1/8) of finish - start over its finished 1-core tasks; until 8 have finished,
  *     no lookahead;
@@ -41,18 +42,30 @@
  *
  * Devices (docs/devices.md). Devices are added before any client (sched_add_device). A task
  * offers implementations (task->impls, a DeviceKind bit mask; 0 or 1 = CPU only). CPU-only tasks
- * take the path above, unchanged. For a task that offers a device kind, placement (placement.h)
- * chooses among the CPU (if offered and enough cores are free) and each device of an offered
+ * take the path above. For a task that offers a device kind, placement (placement.h) chooses
+ * among the CPU (if offered and enough cores are free) and each device of an offered
  * kind with capacity: its tasks in flight below max_in_flight, the session's in flight on it
  * below max_per_session, and for a CPU device (an OpenCL CPU device such as PoCL) its cores free
  * or already held by it, plus another free core for the body. A device grant runs the body on
  * one core (task->ncores becomes 1) and names the device and its least-loaded slot. "In flight"
  * counts a device-granted task from its grant until sched_device_complete(): the body phase
- * (RUNNING, on a core) and the device phase (TASK_DEVICE, no core). When nothing offered has
- * capacity the session is passed over this round; when the only obstacle is busy cores (a CPU
- * device's cores, or too few for a wide CPU implementation), the task waits like a wide task and
- * becomes the reservation after reserve_after_ns, so it cannot starve. Lookahead only ever
- * queues CPU-only tasks.
+ * (RUNNING, on a core) and the device phase (TASK_DEVICE, no core).
+ *
+ * Device-first dispatch. A session keeps its ready tasks in two queues, each in (priority,
+ * submission) order: CPU-only tasks, and device-capable ones (that offer a device kind, with or
+ * without a CPU implementation). An idle device goes to device work the way an idle core goes to
+ * any work: when fair share serves a session, the head of its device-capable queue goes first if
+ * placement puts it on a device now, ahead of CPU-only tasks that became ready earlier or have a
+ * higher priority (the device is the long pole; its body only enqueues). If a device has room
+ * but the cores a CPU device holds are busy, it waits for cores like a wide task, ahead of the
+ * session's CPU-only tasks (others backfill until it is the reservation). Otherwise the first
+ * by (priority, seq) of the CPU-only head and a device-capable head that placement puts on the
+ * CPU goes; a device-capable head for which nothing offered has room waits without holding up
+ * the CPU-only tasks. When the only obstacle is busy cores (a CPU device's cores, or too few for
+ * a wide CPU implementation), the task waits like a wide task and becomes the reservation after
+ * reserve_after_ns, so it cannot starve. Lookahead only ever queues CPU-only tasks, and stops
+ * refilling a session's queues while its device-capable head would take its next free core
+ * first (on a device, or on the CPU ahead in order), so one of its cores frees for it.
  *
  * A CPU device's cores are held from the grant of a task on it (when not held already) until its
  * in-flight count drops to 0: held cores are neither free nor heads, so nothing is placed or
@@ -167,13 +180,14 @@ void *sched_client_owner(const sched_client_t *c);
 uint32_t sched_client_weight(const sched_client_t *c);
 /* Core-ns used by this client: finished tasks plus heads up to now_ns (queued ones: nothing). */
 uint64_t sched_client_core_ns(const sched_client_t *c, uint64_t now_ns);
-/* Tasks in this client's ready queue, and granted (running heads plus queued lookahead). */
+/* Tasks in this client's ready queues (both), and granted (running heads plus queued lookahead). */
 size_t sched_client_ready(const sched_client_t *c);
 size_t sched_client_running(const sched_client_t *c);
 
 /*
  * Queues a READY task of client c. Returns 0, NODUS_EINVAL if t is not READY or is already
- * queued, or NODUS_ENOMEM if the ready queue cannot grow (t is then not queued).
+ * queued, or NODUS_ENOMEM if the ready queue cannot grow (t is then not queued). t->impls must
+ * not change while t is queued (it decides which of the client's two queues holds t).
  */
 int sched_push_ready(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_ns);
 

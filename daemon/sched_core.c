@@ -95,7 +95,7 @@ void sched_core_release(sched_t *s, size_t i)
 /* Common part of placing and queuing: t leaves the ready heap and becomes RUNNING (granted). */
 static void task_grant(sched_client_t *c, task_t *t, uint64_t now)
 {
-    sched_ready_remove(c, t->heap_pos);
+    sched_ready_remove(c, t);
     if (c->wait_task == t) c->wait_task = NULL;
     c->nrunning++;
     c->job->nrunning++;
@@ -165,24 +165,42 @@ static bool task_lookahead_ok(const task_t *t)
 }
 
 /*
- * Could c take lookahead grants, fair share aside? Its tasks must be short and 1-core, and
- * CPU-only: a device task is never queued (its placement is decided when it is granted on a free
- * core), and held cores have no head, so nothing is ever queued on them.
+ * The task lookahead would queue next for c: its CPU-only head, when it is 1-core and c's
+ * device-capable head does not claim the next free core before it (claim as sched_device_claim
+ * said at the start of the pass: queuing CPU tasks does not change it). NULL: queue nothing.
+ */
+static task_t *lookahead_next(const sched_client_t *c, sched_head_claim_t claim)
+{
+    if (c->ready.n == 0 || claim == SCHED_HEAD_FIRST) return NULL;
+    task_t *t = c->ready.v[0];
+    if (!task_lookahead_ok(t)) return NULL;
+    if (claim == SCHED_HEAD_IN_ORDER && task_before(c->dev_ready.v[0], t)) return NULL;
+    return t;
+}
+
+/*
+ * Could c take lookahead grants, fair share and its device-capable tasks aside? Its tasks must be
+ * short and 1-core, and CPU-only: a device task is never queued (its placement is decided when it
+ * is granted on a free core), and held cores have no head, so nothing is ever queued on them.
  */
 static bool client_lookahead_ok(const sched_t *s, const sched_client_t *c)
 {
-    return c->acct.run_cores > 0 && c->nready > 0 && task_lookahead_ok(c->heap[0]) &&
-           c->task_samples >= SCHED_EMA_MIN_SAMPLES && c->task_ema_ns < s->cfg.lookahead_max_ns;
+    return c->acct.run_cores > 0 && c->ready.n > 0 && c->task_samples >= SCHED_EMA_MIN_SAMPLES &&
+           c->task_ema_ns < s->cfg.lookahead_max_ns;
 }
 
 /*
  * Fills the queues of the 1-core heads of c, level by level (every candidate core gets its
  * first queued task before any gets a second), so a few ready tasks spread over the cores
- * instead of lining up behind one of them while another core runs dry.
+ * instead of lining up behind one of them while another core runs dry. A device-capable task
+ * that would take c's next free core (device-first, or first in order on the CPU) stops the
+ * filling, so c's cores drain and the first to free goes to it.
  */
 static size_t client_lookahead(sched_t *s, sched_client_t *c, uint64_t now, sched_grant_t *out,
                                size_t max)
 {
+    sched_head_claim_t claim = sched_device_claim(s, c);
+    if (claim == SCHED_HEAD_FIRST) return 0;
     uint32_t depth = s->cfg.lookahead;
     size_t ncand = 0;
     for (size_t w = 0; w < s->nwords; w++) {
@@ -199,8 +217,8 @@ static size_t client_lookahead(sched_t *s, sched_client_t *c, uint64_t now, sche
         for (size_t k = 0; k < ncand; k++) {
             size_t i = s->candidates[k];
             if (s->cores[i].qlen != depth) continue;
-            if (n == max || c->nready == 0 || !task_lookahead_ok(c->heap[0])) return n;
-            task_t *t = c->heap[0];
+            task_t *t = n < max ? lookahead_next(c, claim) : NULL;
+            if (!t) return n;
             core_enqueue(s, i, c, t, now);
             out[n] = (sched_grant_t){.task = t, .client = c, .kind = SCHED_KIND_CPU};
             n++;
@@ -231,7 +249,7 @@ size_t sched_core_lookahead(sched_t *s, uint64_t now, sched_grant_t *out, size_t
         if (j->nready_clients == 0 || job_vtime(j, now) > vmin) continue;
         uint64_t cmin = UINT64_MAX;
         for (const sched_client_t *c = j->clients; c; c = c->next) {
-            if (c->nready == 0) continue;
+            if (client_nready(c) == 0) continue;
             uint64_t v = client_vtime(c, now);
             if (v < cmin) cmin = v;
         }

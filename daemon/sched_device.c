@@ -1,7 +1,14 @@
 /*
- * The scheduler's devices: adding them, placing tasks that offer a device implementation, the
- * in-flight bookkeeping from grant to device completion, and the cores a CPU device holds while
- * it has work. Policy is described in sched.h (and the choice itself in placement.h).
+ * The scheduler's devices: adding them, placing tasks that offer a device implementation,
+ * device-first dispatch (what the head of a client's device-capable heap claims against its
+ * CPU-only tasks), the in-flight bookkeeping from grant to device completion, and the cores a CPU
+ * device holds while it has work. Policy is described in sched.h (and the choice itself in
+ * placement.h).
+ *
+ * Device-first asks placement what it would do with the head before anything is placed
+ * (placement_decide) and carries out only a device choice there; a CPU choice is made again, by
+ * the same function with the same inputs, if the head comes first in order. So the calibration
+ * cursor moves only with the decisions carried out.
  *
  * Data structures, per device: counters (in flight, per slot, completed), the backlog (sum of
  * the model estimates of the tasks in flight, so a device's backlog is one division), and a
@@ -199,40 +206,111 @@ static sched_place_result_t place_on_device(sched_t *s, sched_client_t *c, task_
     return SCHED_PLACED;
 }
 
-sched_place_result_t sched_device_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now)
-{
-    placement_option_t opts[1 + NODUS_MAX_DEVICES];
+/* The resources that can take a task, as placement options, and why the others cannot. */
+typedef struct device_options {
+    placement_option_t opt[1 + NODUS_MAX_DEVICES];
     uint32_t where[1 + NODUS_MAX_DEVICES]; /* device index, or UINT32_MAX for the CPU */
-    size_t n = 0;
-    bool cores_short = false;
+    size_t n;
+    bool device_short; /* a device of an offered kind has room, but not the cores it needs */
+    bool cpu_short;    /* the CPU implementation is wider than the free cores */
+} device_options_t;
 
+/*
+ * Fills o for task t of c. With `cores_free`, busy cores count as free: the question lookahead
+ * asks (what would t take if cores freed), so only in-flight bounds and cores held by another
+ * device rule a resource out.
+ */
+static void device_options(const sched_t *s, const sched_client_t *c, const task_t *t,
+                           bool cores_free, device_options_t *o)
+{
+    o->n = 0;
+    o->device_short = o->cpu_short = false;
     if (t->impls & SCHED_IMPL_CPU) {
-        if (t->ncores <= s->nfree) {
-            opts[n] = (placement_option_t){.kind = SCHED_KIND_CPU};
-            where[n++] = UINT32_MAX;
+        if (cores_free || t->ncores <= s->nfree) {
+            o->opt[o->n] = (placement_option_t){.kind = SCHED_KIND_CPU};
+            o->where[o->n++] = UINT32_MAX;
         } else {
-            cores_short = true;
+            o->cpu_short = true;
         }
     }
     for (uint32_t d = 0; d < s->ndevices; d++) {
         const sched_device_t *dv = &s->devices[d];
         if (!(t->impls & (1u << dv->kind))) continue;
         sched_place_result_t fit = device_fit(s, c, d);
-        if (fit == SCHED_NO_CORES) cores_short = true;
-        if (fit != SCHED_PLACED) continue;
-        opts[n] = (placement_option_t){
+        if (fit == SCHED_NO_CORES && !cores_free) o->device_short = true;
+        if (fit == SCHED_NO_CAPACITY || (fit == SCHED_NO_CORES && !cores_free)) continue;
+        o->opt[o->n] = (placement_option_t){
             .kind = dv->kind, .backlog_ns = dv->backlog_ns / dv->slots, .load = dv->in_flight};
-        where[n++] = d;
+        o->where[o->n++] = d;
     }
-    if (n == 0) return cores_short ? SCHED_NO_CORES : SCHED_NO_CAPACITY;
+}
 
+/* The model of t in c, created if absent (NULL on OOM: placement then has none). */
+static placement_model_t *task_model(sched_client_t *c, task_t *t)
+{
     if (t->label_hash == 0) t->label_hash = placement_label_hash(t->label);
-    placement_model_t *m = placement_models_get(&c->models, t->label_hash); /* NULL: no model */
-    size_t pick = placement_choose(opts, n, m);
-    if (where[pick] != UINT32_MAX) return place_on_device(s, c, t, where[pick], m, now);
+    return placement_models_get(&c->models, t->label_hash);
+}
+
+/* Places t on resource `where` (a device index, or UINT32_MAX for the CPU). */
+static sched_place_result_t place_at(sched_t *s, sched_client_t *c, task_t *t, uint32_t where,
+                                     const placement_model_t *m, uint64_t now)
+{
+    if (where != UINT32_MAX) return place_on_device(s, c, t, where, m, now);
     if (sched_core_place(s, c, t, now) != 0) return SCHED_NO_MEMORY;
     t->grant_kind = SCHED_KIND_CPU;
     return SCHED_PLACED;
+}
+
+sched_place_result_t sched_device_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now)
+{
+    device_options_t o;
+    device_options(s, c, t, false, &o);
+    if (o.n == 0) return o.device_short || o.cpu_short ? SCHED_NO_CORES : SCHED_NO_CAPACITY;
+    placement_model_t *m = task_model(c, t);
+    size_t pick = placement_choose(o.opt, o.n, m);
+    return place_at(s, c, t, o.where[pick], m, now);
+}
+
+/*
+ * Device-first. Only a device choice is acted on here: a CPU choice is made again by
+ * sched_device_place if the task comes first in order, so the calibration cursor moves only for
+ * the decision that is carried out.
+ */
+sched_place_result_t sched_device_first(sched_t *s, sched_client_t *c, uint64_t now,
+                                        sched_head_claim_t *claim)
+{
+    task_t *t = c->dev_ready.v[0];
+    device_options_t o;
+    device_options(s, c, t, false, &o);
+    if (o.n == 0) {
+        /* a device with room whose cores are busy: wait for them as a wide task would */
+        *claim = o.device_short ? SCHED_HEAD_FIRST
+                 : o.cpu_short  ? SCHED_HEAD_IN_ORDER
+                                : SCHED_HEAD_NONE;
+        return o.device_short ? SCHED_NO_CORES : SCHED_NO_CAPACITY;
+    }
+    placement_model_t *m = task_model(c, t);
+    size_t pick = placement_decide(o.opt, o.n, m);
+    if (o.where[pick] == UINT32_MAX) {
+        *claim = SCHED_HEAD_IN_ORDER;
+        return SCHED_NO_CAPACITY;
+    }
+    *claim = SCHED_HEAD_FIRST;
+    placement_commit(m, o.opt[pick].kind);
+    return place_on_device(s, c, t, o.where[pick], m, now);
+}
+
+sched_head_claim_t sched_device_claim(const sched_t *s, const sched_client_t *c)
+{
+    if (c->dev_ready.n == 0) return SCHED_HEAD_NONE;
+    const task_t *t = c->dev_ready.v[0];
+    device_options_t o;
+    device_options(s, c, t, true, &o);
+    if (o.n == 0) return SCHED_HEAD_NONE;
+    uint64_t hash = t->label_hash ? t->label_hash : placement_label_hash(t->label);
+    size_t pick = placement_decide(o.opt, o.n, placement_models_find(&c->models, hash));
+    return o.where[pick] == UINT32_MAX ? SCHED_HEAD_IN_ORDER : SCHED_HEAD_FIRST;
 }
 
 void sched_device_cpu_finished(sched_client_t *c, task_t *t, uint64_t now)

@@ -1,8 +1,8 @@
 /*
  * Private to the scheduler (sched.c: fair share, clients, ready heaps, dispatch; sched_core.c:
  * cores, placement, lookahead queues, finishing; sched_device.c: devices, placement of device
- * and multi-version tasks, held cores). The structures and the small helpers these files need;
- * nothing outside the scheduler includes this header. Loop thread only.
+ * and multi-version tasks, device-first dispatch, held cores). The structures and the small
+ * helpers these files need; nothing outside the scheduler includes this header. Loop thread only.
  */
 #ifndef NODUS_SCHED_INTERNAL_H
 #define NODUS_SCHED_INTERNAL_H
@@ -50,13 +50,19 @@ typedef struct sched_device {
     task_t *inflight; /* tasks in flight, through task.dev_prev/dev_next */
 } sched_device_t;
 
+/* A binary max-heap of ready tasks by (priority desc, seq asc); a task's slot is task->heap_pos. */
+typedef struct sched_heap {
+    task_t **v; /* owned array of borrowed tasks */
+    uint32_t n, cap;
+} sched_heap_t;
+
 typedef struct sched_job {
     struct sched_job *prev, *next;
     sched_client_t *clients; /* list through sched_client.prev/next */
     uint32_t uid;
     uint32_t weight; /* >= 1 */
     uint32_t nclients;
-    uint32_t nready_clients;  /* clients with a non-empty ready heap */
+    uint32_t nready_clients;  /* clients with ready tasks (in either heap) */
     uint32_t nactive_clients; /* clients with ready or running work */
     uint32_t nrunning;        /* granted (running or queued) tasks of all its clients */
     int64_t vbase;            /* vtime offset: raised on activation, moved on weight change */
@@ -71,10 +77,10 @@ struct sched_client {
     sched_client_t *prev, *next; /* siblings in the job */
     sched_job_t *job;
     void *owner;
-    task_t **heap; /* ready tasks, max-heap by (priority desc, seq asc) */
-    uint32_t nready, heap_cap;
-    uint32_t nrunning; /* granted tasks: heads of cores plus lookahead-queued ones */
-    uint64_t vbase;    /* client vtime offset within the job (raised on activation) */
+    sched_heap_t ready;     /* ready CPU-only tasks */
+    sched_heap_t dev_ready; /* ready tasks that offer a device kind (multi-version ones too) */
+    uint32_t nrunning;      /* granted tasks: heads of cores plus lookahead-queued ones */
+    uint64_t vbase;         /* client vtime offset within the job (raised on activation) */
     sched_account_t acct;
     uint64_t *affine;       /* bitmap of cores whose last client is this one */
     uint64_t *held;         /* bitmap of cores whose head task is this client's */
@@ -121,6 +127,13 @@ struct sched {
 static inline bool task_cpu_only(const task_t *t)
 {
     return (t->impls & ~SCHED_IMPL_CPU) == 0;
+}
+
+/* The order within a session: higher priority first, then submission (ready) order. */
+static inline bool task_before(const task_t *a, const task_t *b)
+{
+    if (a->priority != b->priority) return a->priority > b->priority;
+    return a->seq < b->seq;
 }
 
 /* ---- bitmaps ---- */
@@ -193,9 +206,15 @@ static inline bool job_active(const sched_job_t *j)
     return j->nready_clients > 0 || j->nrunning > 0;
 }
 
+/* Ready tasks of c, both heaps. */
+static inline uint32_t client_nready(const sched_client_t *c)
+{
+    return c->ready.n + c->dev_ready.n;
+}
+
 static inline bool client_active(const sched_client_t *c)
 {
-    return c->nready > 0 || c->nrunning > 0;
+    return client_nready(c) > 0 || c->nrunning > 0;
 }
 
 /* Remembers the latest time seen, for calls that are not given one. */
@@ -206,8 +225,8 @@ static inline void sched_note_time(sched_t *s, uint64_t now)
 
 /* ---- sched.c ---- */
 
-/* Takes the task at heap slot i out of c's ready heap (job's ready-client count included). */
-void sched_ready_remove(sched_client_t *c, uint32_t i);
+/* Takes ready task t out of its heap in c (job's ready-client count included). */
+void sched_ready_remove(sched_client_t *c, task_t *t);
 /* After c lost running or ready work: updates the activity of c and its job. */
 void sched_client_maybe_idle(sched_t *s, sched_client_t *c, bool job_was_active,
                              bool client_was_active, uint64_t now);
@@ -246,6 +265,29 @@ typedef enum sched_place_result {
  * placement chooses; on SCHED_PLACED t is RUNNING with grant_kind/device/slot set.
  */
 sched_place_result_t sched_device_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now);
+
+/* How the head of a client's device-capable heap stands against its CPU-only head. */
+typedef enum sched_head_claim {
+    SCHED_HEAD_NONE,     /* nothing it offers has room: the CPU-only tasks go on without it */
+    SCHED_HEAD_IN_ORDER, /* it would run on the CPU: in (priority, seq) order with CPU-only tasks */
+    SCHED_HEAD_FIRST,    /* it would go to a device: before any CPU-only task (device-first) */
+} sched_head_claim_t;
+
+/*
+ * Device-first dispatch for c, whose device-capable heap is not empty. When placement puts its
+ * head on a device now, places it there (SCHED_PLACED, claim FIRST). When a device has room and
+ * only the cores a CPU device holds are busy, the head waits for cores ahead of c's CPU-only tasks
+ * (SCHED_NO_CORES, claim FIRST). Otherwise nothing is placed and *claim says how it competes
+ * (IN_ORDER: placed by sched_device_place when it comes first; NONE); the result is then
+ * SCHED_NO_CAPACITY. SCHED_NO_MEMORY as sched_device_place.
+ */
+sched_place_result_t sched_device_first(sched_t *s, sched_client_t *c, uint64_t now,
+                                        sched_head_claim_t *claim);
+/*
+ * The same question for lookahead, which runs when cores are busy: the claim c's device-capable
+ * head would make on c's next free core (NONE if that heap is empty). Changes nothing.
+ */
+sched_head_claim_t sched_device_claim(const sched_t *s, const sched_client_t *c);
 /* Grant bookkeeping of a CPU-granted multi-version task finishing (model sample). */
 void sched_device_cpu_finished(sched_client_t *c, task_t *t, uint64_t now);
 /* Body of device-granted t returned (its core already handled): t becomes TASK_DEVICE. */

@@ -110,7 +110,8 @@ typedef struct nodus_task_attr nodus_task_attr_t;
 /* Creates attributes with defaults: priority 0, 1 core, no label. Caller destroys. */
 NODUS_EXPORT int nodus_task_attr_create(nodus_task_attr_t **out);
 NODUS_EXPORT void nodus_task_attr_destroy(nodus_task_attr_t *attr);
-/* Higher priority runs first among this session's ready tasks. */
+/* Higher priority runs first among this session's ready tasks (device work a device can take
+ * now goes first: docs/devices.md). */
 NODUS_EXPORT int nodus_task_attr_set_priority(nodus_task_attr_t *attr, int priority);
 /* Cores the body needs at once (a parallel task); 1..number of daemon cores. */
 NODUS_EXPORT int nodus_task_attr_set_cores(nodus_task_attr_t *attr, unsigned ncores);

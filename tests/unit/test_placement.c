@@ -122,6 +122,19 @@ static void test_calibration_round_robin(void **state)
     /* an unexplored kind that has no capacity now (not among the options) is not waited for */
     assert_int_equal(o[placement_choose(o, 1, &m)].kind, CPU);
 
+    /* deciding changes nothing; committing moves the cursor only past a kind being explored */
+    m = (placement_model_t){.label_hash = 1};
+    assert_int_equal(o[placement_decide(o, 3, &m)].kind, CPU);
+    assert_int_equal(o[placement_decide(o, 3, &m)].kind, CPU);
+    assert_int_equal(m.explore_next, CPU);
+    placement_commit(&m, CPU);
+    assert_int_equal(m.explore_next, CUDA);
+    assert_int_equal(o[placement_decide(o, 3, &m)].kind, CUDA);
+    m.samples[OCL] = 3;
+    placement_commit(&m, OCL); /* calibrated: no exploration to record */
+    assert_int_equal(m.explore_next, CUDA);
+    placement_commit(NULL, CPU);
+
     /* exploring among devices of one kind: the least backlog */
     placement_option_t two[2] = {{.kind = OCL, .backlog_ns = 50}, {.kind = OCL, .backlog_ns = 10}};
     m = (placement_model_t){.label_hash = 1};
