@@ -18,10 +18,11 @@
 /* Supplementary groups looked at per user, at most. */
 #define ADMIN_MAX_GROUPS 65536
 
-int admin_group_resolve(const char *name, admin_group_t *out)
+int admin_group_resolve(const char *name, uid_t owner, admin_group_t *out)
 {
     out->valid = false;
     out->gid = 0;
+    out->owner = owner;
     if (!name || !name[0]) return 0;
     size_t len = 4096;
     for (;;) {
@@ -83,7 +84,7 @@ static bool user_in_group(uid_t uid, gid_t gid)
 
 bool admin_peer_allowed(const admin_group_t *g, uid_t uid, gid_t gid)
 {
-    if (uid == 0) return true;
+    if (uid == 0 || uid == g->owner) return true;
     if (!g->valid) return false;
     if (gid == g->gid) return true;
     return user_in_group(uid, g->gid);

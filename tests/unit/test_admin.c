@@ -18,15 +18,15 @@
 static void test_resolve(void **state)
 {
     admin_group_t g;
-    assert_int_equal(admin_group_resolve("", &g), 0); /* root only */
+    assert_int_equal(admin_group_resolve("", 0, &g), 0); /* root only */
     assert_false(g.valid);
-    assert_int_equal(admin_group_resolve(NULL, &g), 0);
+    assert_int_equal(admin_group_resolve(NULL, 0, &g), 0);
     assert_false(g.valid);
-    assert_int_equal(admin_group_resolve("no-such-group-nodus-test", &g), NODUS_EINVAL);
+    assert_int_equal(admin_group_resolve("no-such-group-nodus-test", 0, &g), NODUS_EINVAL);
     assert_false(g.valid);
     struct group *root = getgrgid(0);
     assert_non_null(root);
-    assert_int_equal(admin_group_resolve(root->gr_name, &g), 0);
+    assert_int_equal(admin_group_resolve(root->gr_name, 0, &g), 0);
     assert_true(g.valid);
     assert_int_equal(g.gid, 0);
     (void)state;
@@ -34,13 +34,17 @@ static void test_resolve(void **state)
 
 static void test_allowed(void **state)
 {
-    admin_group_t none = {.valid = false};
+    admin_group_t none = {.valid = false, .owner = 0};
     assert_true(admin_peer_allowed(&none, 0, 0)); /* root always */
     assert_false(admin_peer_allowed(&none, 65534, 65534));
+    none.owner = 1000; /* a per-user daemon: its user administers it */
+    assert_true(admin_peer_allowed(&none, 1000, 1000));
+    assert_true(admin_peer_allowed(&none, 0, 0));
+    assert_false(admin_peer_allowed(&none, 1001, 1000));
 
     struct passwd *nobody = getpwnam("nobody");
     if (!nobody) skip();
-    admin_group_t g = {.valid = true, .gid = 0};
+    admin_group_t g = {.valid = true, .gid = 0, .owner = 0};
     /* nobody is not in group 0; with its own primary group as the admin group it is */
     assert_false(admin_peer_allowed(&g, nobody->pw_uid, nobody->pw_gid));
     g.gid = nobody->pw_gid;
