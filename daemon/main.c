@@ -176,7 +176,8 @@ static int load_config(const options_t *o, nodus_config_t *cfg, char *msg, size_
         }
     }
     if (config_load_file(cfg, file, optional, err, sizeof err) < 0) {
-        snprintf(msg, msglen, "%s: %s", file, err[0] ? err : "bad configuration");
+        /* config_load_file's messages name the file already */
+        snprintf(msg, msglen, "%s", err[0] ? err : "bad configuration");
         return -1;
     }
     const char *over = getenv("NODUS_CONFIG_OVERRIDE");

@@ -56,7 +56,9 @@ void service_drain(daemon_t *d, const char *why)
 
 void service_client_closed(daemon_t *d)
 {
-    if (d->draining && !d->stopping && d->nclients == 0) {
+    /* the timer runs while the drain waits; inside its timeout callback it does not */
+    if (d->draining && !d->stopping && d->nclients == 0 &&
+        uv_is_active((uv_handle_t *)&d->drain_timer)) {
         LOG(LOG_NOTICE, "daemon", 0, "drain complete: the last client session has ended");
         uv_timer_start(&d->drain_timer, on_drained, 0, 0);
     }
