@@ -30,6 +30,7 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned config fields are
 #define CONFIG_SESSIONS_PER_USER_MAX 1000000u
 #define CONFIG_OUTSTANDING_MAX       1000000000ull /* per session */
 #define CONFIG_IN_FLIGHT_MAX         65536u        /* tasks in flight on one device */
+#define CONFIG_DRAIN_TIMEOUT_MAX     86400u        /* one day, in seconds */
 
 typedef enum config_type {
     CONFIG_SOCKET,    /* absolute path, or "" for the default */
@@ -38,6 +39,7 @@ typedef enum config_type {
     CONFIG_UINT,      /* decimal integer in [min, max] */
     CONFIG_BOOL,      /* yes|no (true|false, on|off, 1|0), an unsigned 0 or 1 */
     CONFIG_LIST,      /* comma-separated items of text, or "" */
+    CONFIG_NAME,      /* a user or group name (no blanks, ':' or ','), or "" */
 } config_type_t;
 
 typedef struct config_key {
@@ -47,37 +49,44 @@ typedef struct config_key {
     size_t offset; /* of the field in nodus_config_t */
     size_t size;   /* of the field: 4 or 8 for CONFIG_UINT */
     uint64_t min, max;
+    int live; /* applied on reload (SIGHUP); otherwise it takes effect after a restart */
 } config_key_t;
 
 #define FIELD(f) offsetof(nodus_config_t, f), sizeof(((nodus_config_t *)0)->f)
 
 static const config_key_t config_keys[] = {
-    {"daemon", "socket", CONFIG_SOCKET, FIELD(socket_path), 0, 0},
-    {"daemon", "cores", CONFIG_CORES, FIELD(cores), 0, 0},
-    {"daemon", "log_level", CONFIG_LOG_LEVEL, FIELD(log_level), 0, 0},
-    {"daemon", "idle_exit", CONFIG_UINT, FIELD(idle_exit_s), 0, CONFIG_IDLE_EXIT_MAX},
-    {"sched", "default_weight", CONFIG_UINT, FIELD(default_weight), 1, NODUS_MAX_WEIGHT},
-    {"sched", "max_weight", CONFIG_UINT, FIELD(max_weight), 1, NODUS_MAX_WEIGHT},
-    {"sched", "reserve_after_ms", CONFIG_UINT, FIELD(reserve_after_ms), 0,
-     CONFIG_RESERVE_AFTER_MAX},
-    {"sched", "lookahead", CONFIG_UINT, FIELD(lookahead), 0, CONFIG_LOOKAHEAD_MAX},
+    {"daemon", "socket", CONFIG_SOCKET, FIELD(socket_path), 0, 0, 0},
+    {"daemon", "cores", CONFIG_CORES, FIELD(cores), 0, 0, 0},
+    {"daemon", "log_level", CONFIG_LOG_LEVEL, FIELD(log_level), 0, 0, 1},
+    {"daemon", "idle_exit", CONFIG_UINT, FIELD(idle_exit_s), 0, CONFIG_IDLE_EXIT_MAX, 1},
+    {"daemon", "drain_timeout_s", CONFIG_UINT, FIELD(drain_timeout_s), 0, CONFIG_DRAIN_TIMEOUT_MAX,
+     1},
+    {"daemon", "admin_group", CONFIG_NAME, FIELD(admin_group), 0, 0, 1},
+    {"sched", "default_weight", CONFIG_UINT, FIELD(default_weight), 1, NODUS_MAX_WEIGHT, 1},
+    {"sched", "max_weight", CONFIG_UINT, FIELD(max_weight), 1, NODUS_MAX_WEIGHT, 1},
+    {"sched", "reserve_after_ms", CONFIG_UINT, FIELD(reserve_after_ms), 0, CONFIG_RESERVE_AFTER_MAX,
+     1},
+    {"sched", "lookahead", CONFIG_UINT, FIELD(lookahead), 0, CONFIG_LOOKAHEAD_MAX, 1},
     {"sched", "lookahead_max_us", CONFIG_UINT, FIELD(lookahead_max_us), 0,
-     CONFIG_LOOKAHEAD_MAX_US_MAX},
+     CONFIG_LOOKAHEAD_MAX_US_MAX, 1},
     /* limits: 0 = no limit */
     {"limits", "max_sessions_per_user", CONFIG_UINT, FIELD(max_sessions_per_user), 0,
-     CONFIG_SESSIONS_PER_USER_MAX},
+     CONFIG_SESSIONS_PER_USER_MAX, 1},
     {"limits", "max_outstanding_tasks", CONFIG_UINT, FIELD(max_outstanding_tasks), 0,
-     CONFIG_OUTSTANDING_MAX},
-    {"devices", "cuda", CONFIG_BOOL, FIELD(devices_cuda), 0, 1},
-    {"devices", "opencl", CONFIG_BOOL, FIELD(devices_opencl), 0, 1},
-    {"devices", "allow", CONFIG_LIST, FIELD(devices_allow), 0, 0},
-    {"devices", "slots", CONFIG_UINT, FIELD(devices_slots), 1, NODUS_MAX_DEVICE_SLOTS},
-    {"devices", "max_in_flight", CONFIG_UINT, FIELD(devices_max_in_flight), 1,
-     CONFIG_IN_FLIGHT_MAX},
+     CONFIG_OUTSTANDING_MAX, 1},
+    {"devices", "cuda", CONFIG_BOOL, FIELD(devices_cuda), 0, 1, 0},
+    {"devices", "opencl", CONFIG_BOOL, FIELD(devices_opencl), 0, 1, 0},
+    {"devices", "allow", CONFIG_LIST, FIELD(devices_allow), 0, 0, 0},
+    {"devices", "slots", CONFIG_UINT, FIELD(devices_slots), 1, NODUS_MAX_DEVICE_SLOTS, 0},
+    {"devices", "max_in_flight", CONFIG_UINT, FIELD(devices_max_in_flight), 1, CONFIG_IN_FLIGHT_MAX,
+     0},
     {"devices", "max_in_flight_per_session", CONFIG_UINT, FIELD(devices_max_per_session), 1,
-     CONFIG_IN_FLIGHT_MAX},
+     CONFIG_IN_FLIGHT_MAX, 0},
     {"devices", "opencl_cpu_cores", CONFIG_UINT, FIELD(devices_opencl_cpu_cores), 0,
-     NODUS_MAX_CORES},
+     NODUS_MAX_CORES, 0},
+    {"trace", "enabled", CONFIG_BOOL, FIELD(trace_enabled), 0, 1, 1},
+    {"trace", "capacity", CONFIG_UINT, FIELD(trace_capacity), NODUS_MIN_TRACE_EVENTS,
+     NODUS_MAX_TRACE_EVENTS, 1},
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -90,6 +99,8 @@ void config_defaults(nodus_config_t *c)
     memset(c, 0, sizeof *c); /* whole arrays zeroed: configs compare with memcmp */
     c->log_level = LOG_INFO;
     c->idle_exit_s = 0;
+    c->drain_timeout_s = 60;
+    snprintf(c->admin_group, sizeof c->admin_group, "nodus");
     c->default_weight = 1;
     c->max_weight = 16;
     c->reserve_after_ms = 20;
@@ -103,6 +114,8 @@ void config_defaults(nodus_config_t *c)
     c->devices_max_in_flight = 64;
     c->devices_max_per_session = 32;
     c->devices_opencl_cpu_cores = 0;
+    c->trace_enabled = 0;
+    c->trace_capacity = 1u << 20;
 }
 
 static const config_key_t *config_find(const char *section, const char *name)
@@ -209,6 +222,18 @@ static int check_list(const char *value, char *why, size_t whylen)
     }
 }
 
+/* A user or group name as NSS knows them: no blanks, no control characters, no ':' or ','. */
+static int check_name(const char *value, char *why, size_t whylen)
+{
+    for (const char *p = value; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == ':' || *p == ',') {
+            snprintf(why, whylen, "not a group name (blank, control character, ':' or ',')");
+            return NODUS_EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int parse_uint(const config_key_t *k, const char *value, uint64_t *out, char *why,
                       size_t whylen)
 {
@@ -252,6 +277,9 @@ static int config_set_key(nodus_config_t *c, const char *section, const char *na
         return set_string(c, k, value, why, whylen);
     case CONFIG_LIST:
         if ((rc = check_list(value, why, whylen)) < 0) return rc;
+        return set_string(c, k, value, why, whylen);
+    case CONFIG_NAME:
+        if ((rc = check_name(value, why, whylen)) < 0) return rc;
         return set_string(c, k, value, why, whylen);
     case CONFIG_BOOL: {
         unsigned v;
@@ -515,6 +543,39 @@ out:
     return rc;
 }
 
+/* ---- Reload ---- */
+
+/* Appends "section.key" to a comma-separated list in buf (truncated quietly when full). */
+static void list_add(char *buf, size_t len, const config_key_t *k)
+{
+    size_t n = strlen(buf);
+    if (n + 1 >= len) return;
+    snprintf(buf + n, len - n, "%s%s.%s", n ? ", " : "", k->section, k->name);
+}
+
+int config_apply_live(nodus_config_t *cur, const nodus_config_t *next, char *applied,
+                      size_t applied_len, char *restart, size_t restart_len)
+{
+    int nrestart = 0;
+    if (applied_len) applied[0] = '\0';
+    if (restart_len) restart[0] = '\0';
+    for (size_t i = 0; i < NKEYS; i++) {
+        const config_key_t *k = &config_keys[i];
+        void *to = (char *)cur + k->offset;
+        const void *from = (const char *)next + k->offset;
+        /* strings are zero-filled to their whole field (config_defaults, set_string) */
+        if (memcmp(to, from, k->size) == 0) continue;
+        if (k->live) {
+            memcpy(to, from, k->size);
+            list_add(applied, applied_len, k);
+        } else {
+            list_add(restart, restart_len, k);
+            nrestart++;
+        }
+    }
+    return nrestart;
+}
+
 /* ---- Printing ---- */
 
 void config_print(const nodus_config_t *c, FILE *out)
@@ -537,6 +598,7 @@ void config_print(const nodus_config_t *c, FILE *out)
         }
         case CONFIG_SOCKET:
         case CONFIG_LIST:
+        case CONFIG_NAME:
         case CONFIG_CORES: {
             const char *s = field;
             fprintf(out, "%s =%s%.*s\n", k->name, s[0] ? " " : "", (int)k->size - 1, s);

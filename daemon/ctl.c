@@ -14,6 +14,7 @@
 #include "log.h"
 #include "nodus.h"
 #include "session.h"
+#include "trace_ring.h"
 
 /* Labels of held cores ("held by device 3"), one per core (held cores are few). */
 typedef char held_label_t[32];
@@ -52,7 +53,7 @@ static void fill_session(session_t *s, uint64_t now, Nodus__V1__SessionStatus *s
     ss->pid = s->pid;
     ss->job_name = s->job;
     ss->client_name = s->client_name;
-    ss->weight = s->weight;
+    ss->weight = s->client ? sched_client_weight(s->client) : s->weight; /* reloads change it */
     ss->role = s->role;
     ss->submitted = s->submitted;
     ss->done = s->done;
@@ -162,7 +163,23 @@ void ctl_send_status(daemon_t *d, session_t *to)
     c.bytes_in = d->counters.bytes_in;
     c.bytes_out = d->counters.bytes_out;
 
+    sched_config_t sc;
+    sched_get_config(d->sched, &sc);
+    Nodus__V1__DaemonSettings set = NODUS__V1__DAEMON_SETTINGS__INIT;
+    set.default_weight = sc.default_weight;
+    set.max_weight = sc.max_weight;
+    set.lookahead = sc.lookahead;
+    set.reserve_after_ms = d->cfg.reserve_after_ms;
+    set.drain_timeout_s = d->cfg.drain_timeout_s;
+    set.log_level = (uint32_t)d->cfg.log_level;
+    set.admin_group = d->cfg.admin_group;
+    set.trace_recording = d->trace_ring != NULL;
+    set.trace_events = d->trace_ring ? d->trace_ring->count : 0;
+    set.trace_capacity = d->trace_ring ? d->trace_ring->capacity : d->cfg.trace_capacity;
+
     Nodus__V1__StatusReply r = NODUS__V1__STATUS_REPLY__INIT;
+    r.draining = d->draining != 0;
+    r.settings = &set;
     r.pid = (uint32_t)getpid();
     r.version = (char *)nodus_version();
     r.n_cores = d->ncores;

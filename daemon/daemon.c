@@ -8,12 +8,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ctl.h"
 #include "log.h"
 #include "nodus.h"
+#include "notify.h"
 #include "server.h"
+#include "service.h"
 #include "session.h"
 #include "trace.h"
+#include "trace_ring.h"
 
 /* Grants taken from the scheduler per sched_dispatch() call. */
 #define DAEMON_GRANT_BATCH 256u
@@ -70,19 +75,13 @@ static void on_prepare(uv_prepare_t *h)
      * A flush can drop a session, which frees cores: go round until nothing changes, so the loop
      * never blocks with work to place. Each extra round needs a session to close, so it ends.
      */
+    if (d->trace_exports > 0) ctl_trace_pump(d);
     for (;;) {
         if (d->dirty && !d->stopping) dispatch_pass(d);
         for (session_t *s = d->sessions; s; s = s->next)
             if (s->out.len > 0) session_flush(s);
         if (!d->dirty || d->stopping) break;
     }
-}
-
-static void on_signal(uv_signal_t *h, int signum)
-{
-    daemon_t *d = h->data;
-    LOG(LOG_NOTICE, "daemon", 0, "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    daemon_stop(d, "signal");
 }
 
 static void on_idle_timeout(uv_timer_t *h)
@@ -99,11 +98,33 @@ void daemon_session_opened(daemon_t *d)
     if (d->cfg.idle_exit_s > 0) uv_timer_stop(&d->idle_timer);
 }
 
-void daemon_session_closed(daemon_t *d)
+void daemon_session_closed(daemon_t *d, int was_client)
 {
     if (d->nsessions_open > 0) d->nsessions_open--;
+    if (was_client && d->nclients > 0) {
+        d->nclients--;
+        service_client_closed(d);
+    }
     if (d->nsessions_open == 0 && d->cfg.idle_exit_s > 0 && !d->stopping)
         uv_timer_start(&d->idle_timer, on_idle_timeout, (uint64_t)d->cfg.idle_exit_s * 1000u, 0);
+}
+
+void daemon_idle_rearm(daemon_t *d)
+{
+    uv_timer_stop(&d->idle_timer);
+    if (d->nsessions_open == 0 && d->cfg.idle_exit_s > 0 && !d->stopping)
+        uv_timer_start(&d->idle_timer, on_idle_timeout, (uint64_t)d->cfg.idle_exit_s * 1000u, 0);
+}
+
+void daemon_sched_config(const nodus_config_t *c, sched_config_t *out)
+{
+    *out = (sched_config_t){
+        .default_weight = c->default_weight,
+        .max_weight = c->max_weight,
+        .reserve_after_ns = (uint64_t)c->reserve_after_ms * 1000000u,
+        .lookahead = c->lookahead,
+        .lookahead_max_ns = (uint64_t)c->lookahead_max_us * 1000u,
+    };
 }
 
 static void on_cuda_complete(void *ctx, uint64_t session_id, uint64_t task_id)
@@ -146,13 +167,8 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
     d->next_session_id = 1;
     d->start_ns = d->now_ns = uv_hrtime();
 
-    sched_config_t sc = {
-        .default_weight = cfg->default_weight,
-        .max_weight = cfg->max_weight,
-        .reserve_after_ns = (uint64_t)cfg->reserve_after_ms * 1000000u,
-        .lookahead = cfg->lookahead,
-        .lookahead_max_ns = (uint64_t)cfg->lookahead_max_us * 1000u,
-    };
+    sched_config_t sc;
+    daemon_sched_config(cfg, &sc);
     d->sched = sched_create(cpus, ncores, &sc);
     if (!d->sched) return NODUS_EINVAL;
     int rc = daemon_add_devices(d);
@@ -166,13 +182,14 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
     uv_prepare_start(&d->prepare, on_prepare);
     uv_unref((uv_handle_t *)&d->prepare);
 
-    uv_signal_init(loop, &d->sig_int);
-    uv_signal_init(loop, &d->sig_term);
-    d->sig_int.data = d->sig_term.data = d;
-    uv_signal_start(&d->sig_int, on_signal, SIGINT);
-    uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-    uv_unref((uv_handle_t *)&d->sig_int);
-    uv_unref((uv_handle_t *)&d->sig_term);
+    service_init(d);
+    uv_idle_init(loop, &d->trace_idle);
+    d->trace_idle.data = d;
+    if (admin_group_resolve(cfg->admin_group, geteuid(), &d->admin) < 0)
+        LOG(LOG_INFO, "daemon", 0,
+            "admin_group \"%s\" is not a group: only root and this daemon's user are admins",
+            cfg->admin_group);
+    if (cfg->trace_enabled) ctl_trace_set_enabled(d, 1);
 
     uv_timer_init(loop, &d->idle_timer);
     d->idle_timer.data = d;
@@ -192,13 +209,15 @@ void daemon_stop(daemon_t *d, const char *reason)
     d->stopping = 1;
     d->draining = 1;
     LOG(LOG_NOTICE, "daemon", 0, "stopping (%s)", reason);
+    notify_send("STOPPING=1");
     if (d->server) server_close(d->server);
     for (session_t *s = d->sessions; s; s = s->next)
         session_abort(s, "daemon stopping");
     close_if_open((uv_handle_t *)&d->prepare);
-    close_if_open((uv_handle_t *)&d->sig_int);
-    close_if_open((uv_handle_t *)&d->sig_term);
     close_if_open((uv_handle_t *)&d->idle_timer);
+    close_if_open((uv_handle_t *)&d->trace_idle);
+    service_close(d);
+    notify_close(d);
     /* after the sessions: they have made the tracker forget their events */
     if (d->cuda_tracker) cuda_tracker_stop(d->cuda_tracker);
     d->cuda_tracker = NULL;
@@ -210,6 +229,10 @@ void daemon_free(daemon_t *d)
         trace_close(d->trace);
         d->trace = NULL;
     }
+    trace_ring_free(d->trace_ring);
+    d->trace_ring = NULL;
+    free(d->trace_buf);
+    d->trace_buf = NULL;
     if (d->cuda_tracker) cuda_tracker_stop(d->cuda_tracker); /* init failed before the loop ran */
     d->cuda_tracker = NULL;
     if (d->sched) sched_destroy(d->sched);

@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "admin.h"
 #include "config.h"
 #include "cuda_tracker.h"
 #include "deps.h"
@@ -23,6 +24,13 @@
 struct session;
 struct server;
 struct trace;
+struct trace_ring;
+
+/*
+ * Loads the configuration again for a reload (defaults, file, NODUS_CONFIG_OVERRIDE, then the
+ * command-line flags, which keep winning): 0, or a negative code with the reason in err.
+ */
+typedef int (*daemon_config_loader_t)(void *ctx, nodus_config_t *cfg, char *err, size_t errlen);
 
 /* Daemon-wide counters (StatusReply.counters). */
 typedef struct daemon_counters {
@@ -60,6 +68,7 @@ typedef struct daemon {
     struct server *server;    /* owned by main(); NULL once closed */
     struct session *sessions; /* every session whose handle is not yet closed (list head) */
     size_t nsessions_open;    /* sessions not yet CLOSED */
+    size_t nclients;          /* sessions in state CLIENT: a drain waits for these */
     struct session *granted;  /* sessions holding grants of the current dispatch pass */
     uint64_t next_session_id;
     daemon_counters_t counters;
@@ -67,11 +76,24 @@ typedef struct daemon {
     uint64_t now_ns;   /* uv_hrtime() cached at the start of the current callback */
     int dirty;         /* scheduler state changed: a dispatch pass is due */
     int stopping;      /* shutting down: no new sessions */
-    int draining;      /* refuses new work (EDRAINING); set while stopping */
+    int draining;      /* refuses new client sessions (EDRAINING); set while stopping too */
     uv_prepare_t prepare;
-    uv_signal_t sig_int, sig_term;
+    uv_signal_t sig_int, sig_term, sig_hup; /* service.c */
     uv_timer_t idle_timer;
-    struct trace *trace; /* NODUS_TRACE_GRANTS, or NULL */
+    uv_timer_t drain_timer;          /* service.c: the drain timeout, or the deferred stop */
+    uv_timer_t watchdog_timer;       /* notify.c: WATCHDOG=1 every WATCHDOG_USEC / 2 */
+    uv_timer_t status_timer;         /* notify.c: STATUS= at most once per second */
+    uv_idle_t trace_idle;            /* ctl_trace.c: keeps the loop turning while a trace is sent */
+    int notify_status;               /* systemd listens: STATUS= lines are wanted */
+    char status_line[160];           /* the last STATUS= sent */
+    uint64_t status_done, status_ns; /* tasks_done and the time at the previous status tick */
+    admin_group_t admin;             /* daemon.admin_group, resolved */
+    daemon_config_loader_t load_config; /* for reloads; set by main() */
+    void *load_ctx;
+    struct trace *trace;           /* NODUS_TRACE_GRANTS, or NULL */
+    struct trace_ring *trace_ring; /* the trace being recorded, or NULL (nodusctl trace) */
+    size_t trace_exports;          /* CTL sessions being sent a trace */
+    char *trace_buf;               /* a chunk of trace JSON being encoded (owned) */
     daemon_scratch_t scratch;
     devices_t devices;            /* owned: the accelerators (index = sched device index) */
     cuda_tracker_t *cuda_tracker; /* owned; NULL without CUDA devices */
@@ -97,9 +119,16 @@ static inline void daemon_mark_dirty(daemon_t *d)
     d->dirty = 1;
 }
 
-/* Called by session code when a session leaves / enters the open set (idle-exit accounting). */
+/*
+ * Called by session code when a session enters / leaves the open set (idle-exit accounting);
+ * `was_client` says the session closing was a CLIENT (a drain ends with the last one).
+ */
 void daemon_session_opened(daemon_t *d);
-void daemon_session_closed(daemon_t *d);
+void daemon_session_closed(daemon_t *d, int was_client);
+/* Re-arms the idle-exit timer with cfg.idle_exit_s when no session is open (or stops it). */
+void daemon_idle_rearm(daemon_t *d);
+/* The scheduler's configuration for daemon configuration c. */
+void daemon_sched_config(const nodus_config_t *c, sched_config_t *out);
 
 /* Grows a scratch array to hold at least `n` elements of `size` bytes; 0 or NODUS_ENOMEM. */
 int daemon_scratch_reserve(void **arr, size_t *cap, size_t n, size_t size);

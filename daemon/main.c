@@ -5,7 +5,8 @@
  * configuration, cores, socket directory) is checked before --daemonize forks, so the message
  * reaches the terminal; binding happens in the daemon itself, which reports readiness (or the
  * bind failure) through the daemonize pipe. After start-up the daemon does not exit on errors:
- * faults are contained to the session that caused them. SIGINT/SIGTERM stop it with status 0.
+ * faults are contained to the session that caused them. SIGINT/SIGTERM drain it and it exits
+ * with status 0; SIGHUP reloads the configuration (service.c), through load_config() again.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "nodus.h"
 #include "nodus_limits.h"
+#include "notify.h"
 #include "server.h"
 #include "topo.h"
 #include "trace.h"
@@ -156,8 +158,11 @@ static int parse_options(int argc, char **argv, options_t *o)
     return 0;
 }
 
-/* Defaults, file, NODUS_CONFIG_OVERRIDE, then flags. Returns 0 or -1 (message printed). */
-static int load_config(const options_t *o, nodus_config_t *cfg)
+/*
+ * Defaults, file, NODUS_CONFIG_OVERRIDE, then flags. Returns 0 or -1 with the reason in msg. At
+ * start-up, and again on every reload (SIGHUP), so the flags keep winning over the file.
+ */
+static int load_config(const options_t *o, nodus_config_t *cfg, char *msg, size_t msglen)
 {
     char err[256] = "";
     config_defaults(cfg);
@@ -171,12 +176,13 @@ static int load_config(const options_t *o, nodus_config_t *cfg)
         }
     }
     if (config_load_file(cfg, file, optional, err, sizeof err) < 0) {
-        fprintf(stderr, "nodusd: %s: %s\n", file, err[0] ? err : "bad configuration");
+        /* config_load_file's messages name the file already */
+        snprintf(msg, msglen, "%s", err[0] ? err : "bad configuration");
         return -1;
     }
     const char *over = getenv("NODUS_CONFIG_OVERRIDE");
     if (over && over[0] && config_apply_overrides(cfg, over, err, sizeof err) < 0) {
-        fprintf(stderr, "nodusd: NODUS_CONFIG_OVERRIDE: %s\n", err[0] ? err : "bad entry");
+        snprintf(msg, msglen, "NODUS_CONFIG_OVERRIDE: %s", err[0] ? err : "bad entry");
         return -1;
     }
     static const struct {
@@ -196,19 +202,25 @@ static int load_config(const options_t *o, nodus_config_t *cfg)
         else if ((size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, o->socket) >= sizeof abs)
             abs[0] = '\0';
         if (config_set(cfg, "daemon", "socket", abs) < 0) {
-            fprintf(stderr, "nodusd: bad value for --socket: '%s' (at most %zu bytes)\n", o->socket,
-                    sizeof cfg->socket_path - 1);
+            snprintf(msg, msglen, "bad value for --socket: '%s' (at most %zu bytes)", o->socket,
+                     sizeof cfg->socket_path - 1);
             return -1;
         }
     }
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         const char *v = *(const char *const *)((const char *)o + flags[i].offset);
         if (v && config_set(cfg, "daemon", flags[i].key, v) < 0) {
-            fprintf(stderr, "nodusd: bad value for %s: '%s'\n", flags[i].flag, v);
+            snprintf(msg, msglen, "bad value for %s: '%s'", flags[i].flag, v);
             return -1;
         }
     }
     return 0;
+}
+
+/* The reload loader (daemon_config_loader_t): the same options as at start-up. */
+static int reload_config(void *ctx, nodus_config_t *cfg, char *err, size_t errlen)
+{
+    return load_config(ctx, cfg, err, errlen) < 0 ? NODUS_EINVAL : 0;
 }
 
 /*
@@ -288,15 +300,6 @@ static int activated_fd(void)
 #endif
 }
 
-static void notify(const char *state)
-{
-#ifdef NODUS_HAVE_SYSTEMD
-    sd_notify(0, state);
-#else
-    (void)state;
-#endif
-}
-
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -320,7 +323,16 @@ int main(int argc, char **argv)
     char err[512] = "";
 
     if (parse_options(argc, argv, &opt) < 0) return 2;
-    if (load_config(&opt, &cfg) < 0) return 1;
+    if (load_config(&opt, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "nodusd: %s\n", err);
+        return 1;
+    }
+    /* a relative --socket is resolved against this directory once, not at each reload */
+    static char socket_abs[sizeof cfg.socket_path];
+    if (opt.socket) {
+        snprintf(socket_abs, sizeof socket_abs, "%s", cfg.socket_path);
+        opt.socket = socket_abs;
+    }
     log_set_level(opt.list_devices && !opt.log_level ? LOG_WARNING : cfg.log_level);
     int listen_fd = opt.list_devices ? -1 : activated_fd();
     if (listen_fd < 0 && resolve_socket(&cfg, &private_dir) < 0) return 1;
@@ -403,6 +415,8 @@ int main(int argc, char **argv)
     }
     rc = daemon_init(&d, &loop, &cfg, cpus, ncpus, &devices); /* takes cpus and devices */
     d.trace = trace;
+    d.load_config = reload_config;
+    d.load_ctx = &opt;
     if (rc < 0)
         snprintf(err, sizeof err, "cannot set up the scheduler: %s", nodus_strerror(rc));
     else if (listen_fd >= 0)
@@ -427,12 +441,12 @@ int main(int argc, char **argv)
     LOG(LOG_INFO, "daemon", 0, "nodusd %s pid %ld listening on %s%s, %zu cores (%s), %zu devices",
         nodus_version(), (long)getpid(), srv.path[0] ? srv.path : "an inherited socket",
         listen_fd >= 0 ? " (socket activation)" : "", d.ncores, cores, d.devices.n);
-    notify("READY=1");
+    notify_ready(&d);
     daemonize_ready(ready_fd);
 
     uv_run(&loop, UV_RUN_DEFAULT);
 
-    notify("STOPPING=1");
+    notify_send("STOPPING=1");
     server_close(&srv);
     finish_loop(&loop);
     LOG(LOG_INFO, "daemon", 0, "exiting: %llu sessions, %llu tasks done, %llu dropped",

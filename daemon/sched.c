@@ -253,17 +253,23 @@ static sched_client_t *client_pick(const sched_t *s, const sched_job_t *j, uint6
 
 /* ---- public ---- */
 
+/* Keeps weights usable whatever the config holds: 1 <= default <= max <= absolute cap. */
+static void config_normalise(sched_config_t *cfg)
+{
+    if (cfg->max_weight == 0 || cfg->max_weight > NODUS_MAX_WEIGHT)
+        cfg->max_weight = NODUS_MAX_WEIGHT;
+    if (cfg->default_weight == 0) cfg->default_weight = 1;
+    if (cfg->default_weight > cfg->max_weight) cfg->default_weight = cfg->max_weight;
+    if (cfg->lookahead > SCHED_LOOKAHEAD_MAX) cfg->lookahead = SCHED_LOOKAHEAD_MAX;
+}
+
 sched_t *sched_create(const uint32_t *cpus, size_t ncores, const sched_config_t *cfg)
 {
     if (!cpus || !cfg || ncores == 0 || ncores > NODUS_MAX_CORES) return NULL;
     sched_t *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cfg = *cfg;
-    /* keep weights usable whatever the config holds: 1 <= default <= max <= absolute cap */
-    if (s->cfg.max_weight == 0 || s->cfg.max_weight > NODUS_MAX_WEIGHT)
-        s->cfg.max_weight = NODUS_MAX_WEIGHT;
-    if (s->cfg.default_weight == 0) s->cfg.default_weight = 1;
-    if (s->cfg.default_weight > s->cfg.max_weight) s->cfg.default_weight = s->cfg.max_weight;
+    config_normalise(&s->cfg);
     s->ncores = ncores;
     s->nwords = (ncores + 63) / 64;
     s->cores = calloc(ncores, sizeof *s->cores);
@@ -329,12 +335,14 @@ sched_client_t *sched_client_add(sched_t *s, uint32_t uid, const char *job, uint
         /* names longer than the protocol allows were rejected upstream; truncate defensively */
         strncpy(j->name, job, NODUS_MAX_NAME);
         j->weight = weight_norm(s, weight);
+        j->asked = weight;
         j->next = s->jobs;
         if (s->jobs) s->jobs->prev = j;
         s->jobs = j;
     } else if (weight != 0) {
         /* 0 asks for nothing: the job keeps the weight its other sessions set */
         job_set_weight(j, weight_norm(s, weight), s->now_ns);
+        j->asked = weight;
     }
     c->affine = affine;
     c->held = held;
@@ -416,7 +424,24 @@ uint32_t sched_client_set_weight(sched_t *s, sched_client_t *c, uint32_t weight,
     if (!s || !c) return 0;
     sched_note_time(s, now_ns);
     job_set_weight(c->job, weight_norm(s, weight), s->now_ns);
+    if (weight != 0) c->job->asked = weight;
     return c->job->weight;
+}
+
+void sched_set_config(sched_t *s, const sched_config_t *cfg, uint64_t now_ns)
+{
+    if (!s || !cfg) return;
+    sched_note_time(s, now_ns);
+    s->cfg = *cfg;
+    config_normalise(&s->cfg);
+    /* each job's weight again from what it asked for, under the new default and cap */
+    for (sched_job_t *j = s->jobs; j; j = j->next)
+        job_set_weight(j, weight_norm(s, j->asked), s->now_ns);
+}
+
+void sched_get_config(const sched_t *s, sched_config_t *cfg)
+{
+    *cfg = s->cfg;
 }
 
 void *sched_client_owner(const sched_client_t *c)

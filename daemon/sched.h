@@ -106,6 +106,16 @@ typedef struct sched_grant {
 
 /* Creates a scheduler over `ncores` cores with OS CPU ids `cpus` (copied). NULL on bad input. */
 sched_t *sched_create(const uint32_t *cpus, size_t ncores, const sched_config_t *cfg);
+/*
+ * Replaces the configuration at now_ns (SIGHUP reload), normalised as sched_create does. Each
+ * job's weight is worked out again from the last weight one of its sessions asked for (or the
+ * new default if none did), capped by the new max_weight, without a jump in its vtime. A lower
+ * lookahead lets longer queues run down; reserve_after_ns and lookahead_max_ns apply from the
+ * next dispatch.
+ */
+void sched_set_config(sched_t *s, const sched_config_t *cfg, uint64_t now_ns);
+/* The configuration in force (normalised). */
+void sched_get_config(const sched_t *s, sched_config_t *cfg);
 /* Frees the scheduler; every client must have been removed. */
 void sched_destroy(sched_t *s);
 

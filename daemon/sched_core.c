@@ -6,7 +6,8 @@
  * Data structures:
  *   - per core: the head task and its client, the last client, and a ring of up to
  *     cfg.lookahead queued tasks of the head's client, stored in one array (s->queue) at
- *     index * lookahead, so queuing and promoting never allocate;
+ *     index * SCHED_LOOKAHEAD_MAX, so queuing and promoting never allocate, and a reload can
+ *     change cfg.lookahead while tasks are queued (a lower limit lets longer queues run down);
  *   - per client: a bitmap of the cores it heads (`held`), so the lookahead pass and client
  *     removal visit only that client's cores instead of walking every core.
  *
@@ -28,8 +29,8 @@
 int sched_cores_init(sched_t *s)
 {
     if (s->cfg.lookahead > SCHED_LOOKAHEAD_MAX) s->cfg.lookahead = SCHED_LOOKAHEAD_MAX;
-    if (s->cfg.lookahead == 0) return 0;
-    s->queue = calloc(s->ncores * s->cfg.lookahead, sizeof *s->queue);
+    /* always the largest depth: lookahead may be turned on or raised later (sched_set_config) */
+    s->queue = calloc(s->ncores * SCHED_LOOKAHEAD_MAX, sizeof *s->queue);
     s->candidates = calloc(s->ncores, sizeof *s->candidates);
     if (!s->queue || !s->candidates) {
         sched_cores_free(s);
@@ -143,7 +144,7 @@ int sched_core_place(sched_t *s, sched_client_t *c, task_t *t, uint64_t now)
 
 static task_t **core_queue(const sched_t *s, size_t i)
 {
-    return &s->queue[i * s->cfg.lookahead];
+    return &s->queue[i * SCHED_LOOKAHEAD_MAX];
 }
 
 /* Queues 1-core task t of c, the head's client, behind the head of core i. */
@@ -153,7 +154,7 @@ static void core_enqueue(sched_t *s, size_t i, sched_client_t *c, task_t *t, uin
     if (t->cores && t->cores != &t->core0) free(t->cores);
     t->core0 = (uint32_t)i;
     t->cores = &t->core0;
-    core_queue(s, i)[(core->qhead + core->qlen) % s->cfg.lookahead] = t;
+    core_queue(s, i)[(core->qhead + core->qlen) % SCHED_LOOKAHEAD_MAX] = t;
     core->qlen++;
     task_grant(c, t, now); /* start_ns is set again when it becomes the head */
 }
@@ -303,7 +304,7 @@ int sched_task_finished(sched_t *s, sched_client_t *c, task_t *t, uint64_t now_n
         if (core->qlen > 0) {
             /* the worker started the next one as this body returned: the core stays busy */
             task_t *next = core_queue(s, i)[core->qhead];
-            core->qhead = (core->qhead + 1) % s->cfg.lookahead;
+            core->qhead = (core->qhead + 1) % SCHED_LOOKAHEAD_MAX;
             core->qlen--;
             core->task = next;
             next->start_ns = now_ns;

@@ -61,6 +61,7 @@ typedef struct sched_job {
     sched_client_t *clients; /* list through sched_client.prev/next */
     uint32_t uid;
     uint32_t weight; /* >= 1 */
+    uint32_t asked;  /* last non-zero weight a session asked for (0: none, the default) */
     uint32_t nclients;
     uint32_t nready_clients;  /* clients with ready tasks (in either heap) */
     uint32_t nactive_clients; /* clients with ready or running work */

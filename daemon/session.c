@@ -19,6 +19,7 @@
 #include "log.h"
 #include "nodus.h"
 #include "trace.h"
+#include "trace_ring.h"
 #include "validate.h"
 
 /* ---- small containers ---- */
@@ -95,6 +96,62 @@ static void send_wait_done(session_t *s, uint64_t token)
     (void)session_send(s, &m);
 }
 
+/* ---- trace hooks (only while d->trace_ring is set) ---- */
+
+/* The session's index in the ring's session table, registered on its first event. */
+static uint32_t trace_index(session_t *s, trace_ring_t *r)
+{
+    if (s->trace_gen != r->gen) {
+        s->trace_idx = trace_ring_session(r, s->id, s->uid, s->pid, s->job, s->client_name);
+        s->trace_gen = r->gen;
+    }
+    return s->trace_idx;
+}
+
+static void trace_record(session_t *s, trace_kind_t kind, uint64_t task, uint32_t where,
+                         uint32_t slot)
+{
+    trace_ring_t *r = s->d->trace_ring;
+    trace_rec_t rec = {.ts_ns = s->d->now_ns,
+                       .task = task,
+                       .session = trace_index(s, r),
+                       .where = where,
+                       .slot = (uint8_t)slot,
+                       .kind = (uint8_t)kind};
+    trace_ring_add(r, &rec);
+}
+
+/* A grant on core index `core`; the label is interned once per grant. */
+static void trace_record_grant(session_t *s, const task_t *t, uint32_t core)
+{
+    trace_ring_t *r = s->d->trace_ring;
+    int dev = t->grant_kind != NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU;
+    trace_rec_t rec = {.ts_ns = s->d->now_ns,
+                       .task = t->id,
+                       .session = trace_index(s, r),
+                       .where = core,
+                       .label = trace_ring_intern(r, t->label),
+                       .device = (uint16_t)(dev ? t->device + 1 : 0),
+                       .slot = (uint8_t)(dev ? t->slot : 0),
+                       .kind = TRACE_GRANT};
+    trace_ring_add(r, &rec);
+}
+
+/* t completed: an edge to each successor that was waiting on it (virtual waits left out). */
+static void trace_record_edges(session_t *s, const task_t *t)
+{
+    trace_ring_t *r = s->d->trace_ring;
+    for (uint32_t i = 0; i < t->nsucc; i++) {
+        if (t->succ[i]->kind != TASK_KIND_CPU) continue;
+        trace_rec_t rec = {.ts_ns = s->d->now_ns,
+                           .task = t->id,
+                           .other = t->succ[i]->id,
+                           .session = trace_index(s, r),
+                           .kind = TRACE_EDGE};
+        trace_ring_add(r, &rec);
+    }
+}
+
 /* ---- dependency engine glue ---- */
 
 static void on_ready(task_t *t, void *ctx)
@@ -160,7 +217,8 @@ static void on_hello(session_t *s, const Nodus__V1__Hello *h)
         session_fail(s, NODUS_EVERSION, why);
         return;
     }
-    if (d->draining) {
+    /* nodusctl may still look (and stop a trace) while the daemon drains */
+    if (d->stopping || (d->draining && h->role == NODUS__V1__ROLE__ROLE_CLIENT)) {
         session_send_error(s, NODUS_EDRAINING, NULL);
         session_close(s, "daemon draining", 1);
         return;
@@ -197,6 +255,7 @@ static void on_hello(session_t *s, const Nodus__V1__Hello *h)
         }
         s->weight = sched_client_weight(s->client);
         s->state = SESSION_CLIENT;
+        d->nclients++;
     } else {
         s->state = SESSION_CTL;
     }
@@ -300,7 +359,9 @@ void session_complete_task(session_t *s, task_t *t)
         /* callers checked that it is in flight on a device for this session */
         (void)sched_device_complete(d->sched, s->client, t, d->now_ns);
         if (d->trace) trace_device(d->trace, d->now_ns, s->id, t->id, t->device);
+        if (d->trace_ring) trace_record(s, TRACE_DEVICE, t->id, t->device, t->slot);
     }
+    if (d->trace_ring) trace_record_edges(s, t);
     deps_complete(s->deps, t);
     taskmap_remove(&s->tasks, t->id);
     list_remove(&s->live, t);
@@ -324,6 +385,9 @@ static void on_done(session_t *s, const Nodus__V1__Done *done)
             for (uint32_t k = 0; k < t->ncores; k++)
                 trace_done(d->trace, d->now_ns, s->id, t->id,
                            sched_core_cpu(d->sched, t->cores[k]));
+        if (d->trace_ring)
+            for (uint32_t k = 0; k < t->ncores; k++)
+                trace_record(s, TRACE_DONE, t->id, t->cores[k], 0);
         if (sched_task_finished(d->sched, s->client, t, d->now_ns) < 0) {
             session_fail(s, NODUS_EPROTO, "done for a task the scheduler does not run");
             return;
@@ -442,9 +506,19 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
         }
         break;
     case SESSION_CTL:
+        if (s->trace_export && m->body_case != NODUS__V1__MSG__BODY_BYE) {
+            session_fail(s, NODUS_EPROTO, "request while a trace is being sent");
+            break;
+        }
         switch (m->body_case) {
         case NODUS__V1__MSG__BODY_STATUS_REQUEST:
             ctl_send_status(s->d, s);
+            break;
+        case NODUS__V1__MSG__BODY_DRAIN_REQUEST:
+        case NODUS__V1__MSG__BODY_KILL_REQUEST:
+        case NODUS__V1__MSG__BODY_TRACE_START:
+        case NODUS__V1__MSG__BODY_TRACE_STOP:
+            ctl_admin_request(s, m);
             break;
         case NODUS__V1__MSG__BODY_BYE:
             session_close(s, "bye", 1);
@@ -472,6 +546,12 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
 void session_release_work(session_t *s)
 {
     daemon_t *d = s->d;
+    ctl_trace_release(s);
+    /* its tasks leave the cores without a Done: the trace must know */
+    if (d->trace_ring && s->client && s->trace_gen == d->trace_ring->gen) {
+        d->now_ns = uv_hrtime();
+        trace_record(s, TRACE_CLOSE, 0, 0, 0);
+    }
     session_device_release(s); /* CUDA events: the tracker lets go first */
     if (s->client) {
         /* the cores (and device places) come back at once; the tasks stay alive until unref'd
@@ -551,6 +631,7 @@ static int emit_one(session_t *s, size_t from, size_t to)
             uint32_t cpu = sched_core_cpu(d->sched, t->cores[k]);
             sc->pb_cpus[c++] = cpu;
             if (d->trace) trace_grant(d->trace, d->now_ns, s->id, t->id, cpu);
+            if (d->trace_ring) trace_record_grant(s, t, t->cores[k]);
         }
         sc->pb_grant_ptrs[i] = g;
     }

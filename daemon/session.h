@@ -4,9 +4,10 @@
  * State machine (docs/protocol.md):
  *   AWAIT_HELLO --Hello{role CLIENT}--> CLIENT --EOF, error, Bye, violation--> CLOSED
  *   AWAIT_HELLO --Hello{role CTL}-----> CTL    --EOF, error, Bye, violation--> CLOSED
- * A CLIENT may send Submit, Done, DeviceDone, Wait, SetWeight, StatusRequest, Bye; a CTL only
- * StatusRequest and Bye. Anything else, or a message that fails validation, drops the peer with
- * an Error.
+ * A CLIENT may send Submit, Done, DeviceDone, Wait, SetWeight, StatusRequest, Bye; a CTL
+ * StatusRequest, the admin requests (DrainRequest, KillRequest, TraceStart, TraceStop) and Bye,
+ * and while a trace is being sent to it only Bye. Anything else, or a message that fails
+ * validation, drops the peer with an Error.
  *
  * session_io.c owns the connection (reading, framing, output buffering, closing);
  * session.c owns the messages (handlers, the task graph, waits, grants);
@@ -102,6 +103,10 @@ typedef struct session {
     size_t ncuda_events, cuda_events_cap;
     session_cuda_event_t *cuda_retired;
     size_t ncuda_retired, cuda_retired_cap;
+
+    /* traces (ctl_trace.c) */
+    struct trace_export *trace_export; /* CTL: the trace being sent to it, or NULL (owned) */
+    uint32_t trace_gen, trace_idx;     /* its index in the session table of ring `trace_gen` */
 
     int out_of_memory;  /* an allocation inside a callback failed: drop soon */
     int ready_error;    /* the scheduler refused a ready task (its error code): drop soon */

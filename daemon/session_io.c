@@ -322,7 +322,7 @@ void session_close(session_t *s, const char *reason, int graceful)
                 s->pid, s->job, session_role_name(s->role), reason, (unsigned long long)s->done,
                 (double)core_ns / 1e9);
         if (d->trace) trace_flush(d->trace);
-        daemon_session_closed(d);
+        daemon_session_closed(d, was == SESSION_CLIENT);
         daemon_mark_dirty(d);
     }
     if (s->handle_closing) return;

@@ -23,5 +23,8 @@
 #define NODUS_MAX_CUDA_EVENTS 65536u          /* a client's CUDA event pool entries */
 #define NODUS_CUDA_IPC_HANDLE_SIZE 64u        /* sizeof(cudaIpcEventHandle_t) */
 #define NODUS_IMPLS_KNOWN 0x7u                /* CPU | CUDA | OPENCL bits of TaskSpec.impls */
+#define NODUS_MAX_TRACE_EVENTS (16u * 1024u * 1024u) /* TraceStart.capacity_events, trace.capacity */
+#define NODUS_MIN_TRACE_EVENTS 1024u                 /* smaller capacities are raised to this */
+#define NODUS_MAX_TRACE_CHUNK (1024u * 1024u)        /* TraceChunk.data, in bytes */
 
 #endif

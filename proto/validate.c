@@ -169,10 +169,38 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
                                      NODUS_MAX_ERROR_TEXT)
             BAD("error text too long");
         return 0;
+    case NODUS__V1__MSG__BODY_KILL_REQUEST:
+        if (m->kill_request->session_id == 0)
+            BAD("kill of session 0");
+        return 0;
+    case NODUS__V1__MSG__BODY_TRACE_START:
+        if (m->trace_start->capacity_events > NODUS_MAX_TRACE_EVENTS)
+            BAD("trace capacity out of range");
+        return 0;
+    case NODUS__V1__MSG__BODY_TRACE_CHUNK:
+        if (m->trace_chunk->data.len > NODUS_MAX_TRACE_CHUNK)
+            BAD("trace chunk too large");
+        if (m->trace_chunk->data.len > 0 && !m->trace_chunk->data.data)
+            BAD("trace chunk without data");
+        return 0;
+    case NODUS__V1__MSG__BODY_CTL_REPLY:
+        if (m->ctl_reply->code > 0)
+            BAD("ctl reply with a positive code");
+        if (m->ctl_reply->message && strnlen(m->ctl_reply->message, NODUS_MAX_ERROR_TEXT + 1) >
+                                         NODUS_MAX_ERROR_TEXT)
+            BAD("ctl reply text too long");
+        return 0;
+    case NODUS__V1__MSG__BODY_STATUS_REPLY:
+        if (m->status_reply->settings && m->status_reply->settings->log_level > 7)
+            BAD("status reply with a bad log level");
+        if (m->status_reply->settings && !name_ok(m->status_reply->settings->admin_group))
+            BAD("status reply admin group too long or not text");
+        return 0;
     case NODUS__V1__MSG__BODY_WAIT_DONE:
     case NODUS__V1__MSG__BODY_STATUS_REQUEST:
-    case NODUS__V1__MSG__BODY_STATUS_REPLY:
     case NODUS__V1__MSG__BODY_BYE:
+    case NODUS__V1__MSG__BODY_DRAIN_REQUEST:
+    case NODUS__V1__MSG__BODY_TRACE_STOP:
         return 0;
     default:
         BAD("message of unknown type");
@@ -197,6 +225,12 @@ const char *msg_body_name(const Nodus__V1__Msg *m)
     case NODUS__V1__MSG__BODY_ERROR: return "error";
     case NODUS__V1__MSG__BODY_BYE: return "bye";
     case NODUS__V1__MSG__BODY_DEVICE_DONE: return "device_done";
+    case NODUS__V1__MSG__BODY_DRAIN_REQUEST: return "drain_request";
+    case NODUS__V1__MSG__BODY_KILL_REQUEST: return "kill_request";
+    case NODUS__V1__MSG__BODY_TRACE_START: return "trace_start";
+    case NODUS__V1__MSG__BODY_TRACE_STOP: return "trace_stop";
+    case NODUS__V1__MSG__BODY_TRACE_CHUNK: return "trace_chunk";
+    case NODUS__V1__MSG__BODY_CTL_REPLY: return "ctl_reply";
     default: return "unknown";
     }
 }

@@ -16,6 +16,7 @@ packages=(
     libopenblas-dev                                    # apps (HPCCG, GPT-2 CPU kernels)
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL backend, with a CPU device
     dpkg-dev file groff-base systemd                   # packaging: cpack DEB, man pages, units
+    python3 python3-matplotlib                         # scripts/trace-gantt.py (and its test)
 )
 
 missing=()

@@ -45,7 +45,7 @@ int ctl_socket_path(const char *explicit_path, char *buf, size_t len)
     return copy_path(buf, len, tmp);
 }
 
-static int send_msg(ctl_conn_t *c, const Nodus__V1__Msg *m, char *err, size_t errlen)
+int ctl_conn_send(ctl_conn_t *c, const Nodus__V1__Msg *m, char *err, size_t errlen)
 {
     frame_buf_t out;
     frame_buf_init(&out);
@@ -71,8 +71,7 @@ static int send_msg(ctl_conn_t *c, const Nodus__V1__Msg *m, char *err, size_t er
     return rc;
 }
 
-/* Reads the next whole, valid message. */
-static int recv_msg(ctl_conn_t *c, Nodus__V1__Msg **out, char *err, size_t errlen)
+int ctl_conn_recv(ctl_conn_t *c, Nodus__V1__Msg **out, char *err, size_t errlen)
 {
     const uint8_t *payload;
     size_t len;
@@ -116,8 +115,7 @@ static int recv_msg(ctl_conn_t *c, Nodus__V1__Msg **out, char *err, size_t errle
     return 0;
 }
 
-/* Turns an Error message from nodusd into a return code and text. */
-static int daemon_error(const ctl_conn_t *c, const Nodus__V1__Msg *m, char *err, size_t errlen)
+int ctl_conn_error(const Nodus__V1__Msg *m, char *err, size_t errlen)
 {
     int code = m->error->code < 0 ? m->error->code : NODUS_EPROTO;
     const char *text = m->error->message && m->error->message[0] ? m->error->message : NULL;
@@ -131,15 +129,15 @@ int ctl_conn_request(ctl_conn_t *c, const Nodus__V1__Msg *req, Nodus__V1__Msg__B
 {
     int rc;
     *reply = NULL;
-    if (req && (rc = send_msg(c, req, err, errlen)) < 0) return rc;
+    if (req && (rc = ctl_conn_send(c, req, err, errlen)) < 0) return rc;
     Nodus__V1__Msg *m;
-    if ((rc = recv_msg(c, &m, err, errlen)) < 0) return rc;
+    if ((rc = ctl_conn_recv(c, &m, err, errlen)) < 0) return rc;
     if (m->body_case == want) {
         *reply = m;
         return 0;
     }
     if (m->body_case == NODUS__V1__MSG__BODY_ERROR)
-        rc = daemon_error(c, m, err, errlen);
+        rc = ctl_conn_error(m, err, errlen);
     else {
         snprintf(err, errlen, "%s: unexpected %s from nodusd", c->path, msg_body_name(m));
         rc = NODUS_EPROTO;
@@ -204,7 +202,7 @@ void ctl_conn_close(ctl_conn_t *c)
     Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
     m.body_case = NODUS__V1__MSG__BODY_BYE;
     m.bye = &bye;
-    send_msg(c, &m, err, sizeof err);
+    ctl_conn_send(c, &m, err, sizeof err);
     close(c->fd);
     c->fd = -1;
     frame_reader_free(&c->reader);

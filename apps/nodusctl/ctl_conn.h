@@ -43,6 +43,13 @@ int ctl_conn_open(ctl_conn_t *c, const char *path, char *err, size_t errlen);
 int ctl_conn_request(ctl_conn_t *c, const Nodus__V1__Msg *req, Nodus__V1__Msg__BodyCase want,
                      Nodus__V1__Msg **reply, char *err, size_t errlen);
 
+/* Sends one message; 0 or a NODUS_E* code with err set. */
+int ctl_conn_send(ctl_conn_t *c, const Nodus__V1__Msg *m, char *err, size_t errlen);
+/* Reads the next whole, valid message (caller frees it); 0 or a NODUS_E* code with err set. */
+int ctl_conn_recv(ctl_conn_t *c, Nodus__V1__Msg **out, char *err, size_t errlen);
+/* Turns an Error message from nodusd into its code (or NODUS_EPROTO) and a text in err. */
+int ctl_conn_error(const Nodus__V1__Msg *m, char *err, size_t errlen);
+
 /* Says Bye (best effort) and closes the connection. */
 void ctl_conn_close(ctl_conn_t *c);
 

@@ -17,7 +17,7 @@ static const Nodus__V1__DaemonCounters *counters_of(const Nodus__V1__StatusReply
     return r->counters ? r->counters : &no_counters;
 }
 
-static const char *kind_name(Nodus__V1__DeviceKind kind)
+const char *status_kind_name(Nodus__V1__DeviceKind kind)
 {
     switch (kind) {
     case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA:
@@ -50,7 +50,7 @@ static const char *role_name(Nodus__V1__Role role)
 }
 
 /* "3d 04:05:06" or "04:05:06". */
-static void format_uptime(uint64_t ns, char *buf, size_t len)
+void status_format_uptime(uint64_t ns, char *buf, size_t len)
 {
     uint64_t s = ns / 1000000000u;
     uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
@@ -95,7 +95,7 @@ static void print_cores(const Nodus__V1__StatusReply *r, FILE *out)
     table_free(t);
 }
 
-static void print_sessions(const Nodus__V1__StatusReply *r, FILE *out)
+void status_print_sessions(const Nodus__V1__StatusReply *r, FILE *out)
 {
     static const char *const headers[] = {"SESSION", "UID",    "PID",       "JOB",     "CLIENT",
                                           "ROLE",    "WEIGHT", "SUBMITTED", "WAITING", "READY",
@@ -146,7 +146,7 @@ static void format_per_session(const Nodus__V1__DeviceStatus *d, char *buf, size
     if (!buf[0]) snprintf(buf, len, "-");
 }
 
-static void print_devices(const Nodus__V1__StatusReply *r, FILE *out)
+void status_print_devices(const Nodus__V1__StatusReply *r, FILE *out)
 {
     static const char *const headers[] = {"DEVICE",    "KIND",      "NAME",  "MEMORY-MIB",
                                           "IN-FLIGHT", "COMPLETED", "CORES", "SESSIONS"};
@@ -169,7 +169,7 @@ static void print_devices(const Nodus__V1__StatusReply *r, FILE *out)
                 snprintf(cores + n, sizeof cores - n, " held");
         }
         table_cell(t, "%" PRIu32, in->index);
-        table_cell(t, "%s", kind_name(in->kind));
+        table_cell(t, "%s", status_kind_name(in->kind));
         table_cell(t, "%s", in->name && in->name[0] ? in->name : "-");
         table_cell(t, "%" PRIu64, in->memory >> 20);
         table_cell(t, "%" PRIu32 "/%" PRIu32, d->in_flight, d->max_in_flight);
@@ -185,7 +185,7 @@ void status_print_text(const Nodus__V1__StatusReply *r, FILE *out)
 {
     const Nodus__V1__DaemonCounters *k = counters_of(r);
     char up[64];
-    format_uptime(k->uptime_ns, up, sizeof up);
+    status_format_uptime(k->uptime_ns, up, sizeof up);
     fprintf(out,
             "nodusd %s  pid %" PRIu32 "  up %s  sessions %zu (%" PRIu64 " total, %" PRIu64
             " dropped)  tasks %" PRIu64 " submitted, %" PRIu64 " done  grants %" PRIu64
@@ -193,15 +193,28 @@ void status_print_text(const Nodus__V1__StatusReply *r, FILE *out)
             r->version && r->version[0] ? r->version : "?", r->pid, up, r->n_sessions,
             k->sessions_total, k->sessions_dropped, k->tasks_submitted, k->tasks_done, k->grants,
             k->messages_in, k->messages_out, k->bytes_in, k->bytes_out);
+    if (r->settings) {
+        const Nodus__V1__DaemonSettings *st = r->settings;
+        fprintf(out,
+                "%sweights %" PRIu32 " default, %" PRIu32 " max  lookahead %" PRIu32
+                "  drain timeout %" PRIu32 " s  admin group %s  trace %s",
+                r->draining ? "DRAINING (new client sessions refused)  " : "", st->default_weight,
+                st->max_weight, st->lookahead, st->drain_timeout_s,
+                st->admin_group && st->admin_group[0] ? st->admin_group : "-",
+                st->trace_recording ? "recording" : "off");
+        if (st->trace_recording)
+            fprintf(out, " (%" PRIu64 "/%" PRIu64 " events)", st->trace_events, st->trace_capacity);
+        fputc('\n', out);
+    }
     fputc('\n', out);
     print_cores(r, out);
     fputc('\n', out);
     if (r->n_devices) {
-        print_devices(r, out);
+        status_print_devices(r, out);
         fputc('\n', out);
     }
     if (r->n_sessions)
-        print_sessions(r, out);
+        status_print_sessions(r, out);
     else
         fputs("no sessions\n", out);
 }
@@ -215,6 +228,22 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
     json_u64(&j, "pid", r->pid);
     json_str(&j, "version", r->version);
     json_seconds(&j, "uptime_s", k->uptime_ns);
+    json_bool(&j, "draining", r->draining);
+    if (r->settings) {
+        const Nodus__V1__DaemonSettings *st = r->settings;
+        json_object_begin(&j, "settings");
+        json_u64(&j, "default_weight", st->default_weight);
+        json_u64(&j, "max_weight", st->max_weight);
+        json_u64(&j, "lookahead", st->lookahead);
+        json_u64(&j, "reserve_after_ms", st->reserve_after_ms);
+        json_u64(&j, "drain_timeout_s", st->drain_timeout_s);
+        json_u64(&j, "log_level", st->log_level);
+        json_str(&j, "admin_group", st->admin_group);
+        json_bool(&j, "trace_recording", st->trace_recording);
+        json_u64(&j, "trace_events", st->trace_events);
+        json_u64(&j, "trace_capacity", st->trace_capacity);
+        json_object_end(&j);
+    }
 
     json_array_begin(&j, "cores");
     for (size_t i = 0; i < r->n_cores; i++) {
@@ -261,7 +290,7 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         const Nodus__V1__DeviceInfo *in = info_of(d);
         json_object_begin(&j, NULL);
         json_u64(&j, "index", in->index);
-        json_str(&j, "kind", kind_name(in->kind));
+        json_str(&j, "kind", status_kind_name(in->kind));
         json_str(&j, "name", in->name);
         json_str(&j, "vendor", in->vendor);
         json_u64(&j, "memory", in->memory);

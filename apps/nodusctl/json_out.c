@@ -162,3 +162,9 @@ void json_seconds(json_out_t *j, const char *key, uint64_t ns)
     value_prefix(j, key);
     fprintf(j->f, "%" PRIu64 ".%03" PRIu64, ns / 1000000000u, ns / 1000000u % 1000u);
 }
+
+void json_percent(json_out_t *j, const char *key, double pct)
+{
+    value_prefix(j, key);
+    fprintf(j->f, "%.2f", pct);
+}

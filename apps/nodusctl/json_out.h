@@ -29,6 +29,8 @@ void json_i64(json_out_t *j, const char *key, int64_t v);
 void json_bool(json_out_t *j, const char *key, int v);
 /* A duration in nanoseconds written as seconds with 3 decimals (exact, no floating point). */
 void json_seconds(json_out_t *j, const char *key, uint64_t ns);
+/* A percentage with 2 decimals (12.34). */
+void json_percent(json_out_t *j, const char *key, double pct);
 /* Writes a string literal, quotes included (also used for keys). */
 void json_write_string(FILE *f, const char *s);
 

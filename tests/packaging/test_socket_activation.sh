@@ -4,7 +4,7 @@
 # client's connection starts the daemon, and the daemon serves on that inherited socket: it does
 # not bind, lock or, on exit, remove the socket file, which belongs to systemd. A stand-in
 # notification socket checks the Type=notify protocol: READY=1 once serving, STOPPING=1 on
-# SIGTERM, and watchdog pings when the daemon has them.
+# SIGTERM, watchdog pings, STATUS= lines, and RELOADING=1 / READY=1 around a SIGHUP reload.
 source "$(dirname "$0")/lib.sh"
 
 [ "${HAVE_SYSTEMD:-0}" = 1 ] || skip "nodusd was built without libsystemd (no socket activation)"
@@ -45,14 +45,21 @@ grep -qx 'READY=1' "$WORK/notify.out" || fail "no READY=1: $(cat "$WORK/notify.o
 out=$(NODUS_SOCKET=$SOCK "$EXAMPLE" 256 1) || fail "second client failed: $out"
 [[ $out == OK:* ]] || fail "second client printed '$out'"
 
-# watchdog pings (nodusd.service has WatchdogSec=), checked once nodusd implements them
-if grep -qa 'WATCHDOG=1' "$NODUSD"; then
-    sleep 0.5
-    [ "$(grep -cx 'WATCHDOG=1' "$WORK/notify.out")" -ge 2 ] ||
-        fail "fewer than 2 WATCHDOG=1 in 0.5 s with WATCHDOG_USEC=400000: $(cat "$WORK/notify.out")"
-else
-    echo "note: this nodusd sends no watchdog pings yet (nodusd.service sets WatchdogSec=30s)"
-fi
+# watchdog pings (nodusd.service has WatchdogSec=): every WATCHDOG_USEC / 2
+grep -qa 'WATCHDOG=1' "$NODUSD" || fail "this nodusd has no watchdog pings"
+sleep 0.5
+[ "$(grep -cx 'WATCHDOG=1' "$WORK/notify.out")" -ge 2 ] ||
+    fail "fewer than 2 WATCHDOG=1 in 0.5 s with WATCHDOG_USEC=400000: $(cat "$WORK/notify.out")"
+# STATUS= lines: sessions, busy cores, tasks/s
+grep -qE '^STATUS=[0-9]+ sessions?, [0-9]+/[0-9]+ cores busy, [0-9]+ tasks/s' "$WORK/notify.out" ||
+    fail "no STATUS= line: $(cat "$WORK/notify.out")"
+# SIGHUP: RELOADING=1, then READY=1 again
+kill -HUP "$daemon"
+for _ in $(seq 1 100); do grep -qx 'RELOADING=1' "$WORK/notify.out" && break; sleep 0.02; done
+grep -qx 'RELOADING=1' "$WORK/notify.out" || fail "no RELOADING=1 on SIGHUP: $(cat "$WORK/notify.out")"
+grep -q '^MONOTONIC_USEC=' "$WORK/notify.out" || fail "RELOADING=1 without MONOTONIC_USEC"
+for _ in $(seq 1 100); do [ "$(grep -cx 'READY=1' "$WORK/notify.out")" -ge 2 ] && break; sleep 0.02; done
+[ "$(grep -cx 'READY=1' "$WORK/notify.out")" -ge 2 ] || fail "no READY=1 after the reload"
 
 kill -TERM "$daemon"
 rc=0
@@ -62,4 +69,5 @@ rc=0
 wait "$sink" || rc=$?
 [ $rc -eq 0 ] || fail "no STOPPING=1 after SIGTERM: $(cat "$WORK/notify.out")"
 [ -S "$SOCK" ] || fail "nodusd removed the socket file it did not create"
-echo "PASS: activated nodusd served 2 clients on the inherited socket; READY=1 and STOPPING=1 sent"
+echo "PASS: activated nodusd served 2 clients on the inherited socket; READY, STATUS, WATCHDOG," \
+    "RELOADING and STOPPING sent"

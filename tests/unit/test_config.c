@@ -70,6 +70,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.devices_max_in_flight, 64);
     assert_int_equal(c.devices_max_per_session, 32);
     assert_int_equal(c.devices_opencl_cpu_cores, 0);
+    assert_int_equal(c.drain_timeout_s, 60);
+    assert_string_equal(c.admin_group, "nodus");
+    assert_int_equal(c.trace_enabled, 0);
+    assert_int_equal(c.trace_capacity, 1u << 20);
 }
 
 static void test_file_all_keys(void **state)
@@ -85,6 +89,8 @@ static void test_file_all_keys(void **state)
                        "cores = 0-3,6\n"
                        "log_level = debug\n"
                        "idle_exit = 30\n"
+                       "drain_timeout_s = 5\n"
+                       "admin_group = hpc-admins\n"
                        "\n"
                        "[sched]\n"
                        "default_weight=2\n"
@@ -102,7 +108,10 @@ static void test_file_all_keys(void **state)
                        "slots = 2\n"
                        "max_in_flight = 16\n"
                        "max_in_flight_per_session = 8\n"
-                       "opencl_cpu_cores = 3\n",
+                       "opencl_cpu_cores = 3\n"
+                       "[trace]\n"
+                       "enabled = yes\n"
+                       "capacity = 4096\n",
                        err, sizeof err);
     assert_int_equal(rc, 0);
     assert_string_equal(c.socket_path, "/run/test/nodusd.sock");
@@ -123,6 +132,10 @@ static void test_file_all_keys(void **state)
     assert_int_equal(c.devices_max_in_flight, 16);
     assert_int_equal(c.devices_max_per_session, 8);
     assert_int_equal(c.devices_opencl_cpu_cores, 3);
+    assert_int_equal(c.drain_timeout_s, 5);
+    assert_string_equal(c.admin_group, "hpc-admins");
+    assert_int_equal(c.trace_enabled, 1);
+    assert_int_equal(c.trace_capacity, 4096);
 }
 
 static void test_file_partial_keeps_others(void **state)
@@ -302,6 +315,20 @@ static void test_set_each_key(void **state)
     assert_int_equal(c.max_outstanding_tasks, 0);
     assert_int_equal(config_set(&c, "limits", "max_sessions_per_user", "1"), 0);
     assert_int_equal(config_set(&c, "limits", "max_outstanding_tasks", "1000000000"), 0);
+    assert_int_equal(config_set(&c, "daemon", "drain_timeout_s", "0"), 0); /* stop at once */
+    assert_int_equal(c.drain_timeout_s, 0);
+    assert_int_equal(config_set(&c, "daemon", "drain_timeout_s", "86400"), 0);
+    assert_int_equal(c.drain_timeout_s, 86400);
+    assert_int_equal(config_set(&c, "daemon", "admin_group", ""), 0); /* root only */
+    assert_string_equal(c.admin_group, "");
+    assert_int_equal(config_set(&c, "daemon", "admin_group", "wheel"), 0);
+    assert_string_equal(c.admin_group, "wheel");
+    assert_int_equal(config_set(&c, "trace", "enabled", "on"), 0);
+    assert_int_equal(c.trace_enabled, 1);
+    assert_int_equal(config_set(&c, "trace", "capacity", "1024"), 0);
+    assert_int_equal(c.trace_capacity, NODUS_MIN_TRACE_EVENTS);
+    assert_int_equal(config_set(&c, "trace", "capacity", "16777216"), 0);
+    assert_int_equal(c.trace_capacity, NODUS_MAX_TRACE_EVENTS);
 
     /* rejected values leave the config as it was */
     nodus_config_t d = c;
@@ -316,6 +343,17 @@ static void test_set_each_key(void **state)
     assert_int_equal(config_set(&c, "sched", "lookahead_max_us", "1000001"), NODUS_EINVAL);
     assert_int_equal(config_set(&c, "limits", "max_outstanding_tasks", "1000000001"), NODUS_EINVAL);
     assert_int_equal(config_set(&c, NULL, "cores", "1"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "daemon", "drain_timeout_s", "86401"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "daemon", "admin_group", "two words"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "daemon", "admin_group", "a,b"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "daemon", "admin_group", "a:b"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "daemon", "admin_group",
+                                "0123456789012345678901234567890123456789"
+                                "012345678901234567890123"),
+                     NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "trace", "enabled", "maybe"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "trace", "capacity", "1023"), NODUS_EINVAL);
+    assert_int_equal(config_set(&c, "trace", "capacity", "16777217"), NODUS_EINVAL);
     assert_memory_equal(&c, &d, sizeof c);
 }
 
@@ -440,7 +478,10 @@ static void test_print_round_trip(void **state)
                                                     "devices.slots=3,"
                                                     "devices.max_in_flight=5,"
                                                     "devices.max_in_flight_per_session=4,"
-                                                    "devices.opencl_cpu_cores=2",
+                                                    "devices.opencl_cpu_cores=2,"
+                                                    "daemon.drain_timeout_s=9,"
+                                                    "daemon.admin_group=ops,"
+                                                    "trace.enabled=yes,trace.capacity=2048",
                                                     err, sizeof err),
                              0);
         }
@@ -454,6 +495,8 @@ static void test_print_round_trip(void **state)
                               "cores =",
                               "log_level =",
                               "idle_exit =",
+                              "drain_timeout_s =",
+                              "admin_group =",
                               "[sched]",
                               "default_weight =",
                               "max_weight =",
@@ -470,7 +513,10 @@ static void test_print_round_trip(void **state)
                               "slots =",
                               "max_in_flight =",
                               "max_in_flight_per_session =",
-                              "opencl_cpu_cores ="};
+                              "opencl_cpu_cores =",
+                              "[trace]",
+                              "enabled =",
+                              "capacity ="};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (!strstr(text, keys[i])) fail_msg("printed config lacks \"%s\":\n%s", keys[i], text);
 
@@ -484,6 +530,51 @@ static void test_print_round_trip(void **state)
         free(text);
         text = NULL;
     }
+}
+
+/* Reload: live keys are taken over, restart keys are kept and named. */
+static void test_apply_live(void **state)
+{
+    nodus_config_t cur, next;
+    char applied[512], restart[512];
+    config_defaults(&cur);
+    assert_int_equal(config_set(&cur, "daemon", "socket", "/run/a.sock"), 0);
+    next = cur;
+    assert_int_equal(
+        config_apply_live(&cur, &next, applied, sizeof applied, restart, sizeof restart), 0);
+    assert_string_equal(applied, "");
+    assert_string_equal(restart, "");
+
+    char err[256] = "";
+    assert_int_equal(config_apply_overrides(&next,
+                                            "daemon.log_level=debug,sched.max_weight=4,"
+                                            "sched.lookahead=0,daemon.drain_timeout_s=3,"
+                                            "trace.enabled=yes,limits.max_sessions_per_user=2,"
+                                            "daemon.cores=0-1,devices.slots=2,"
+                                            "daemon.socket=/run/b.sock",
+                                            err, sizeof err),
+                     0);
+    nodus_config_t before = cur;
+    int n = config_apply_live(&cur, &next, applied, sizeof applied, restart, sizeof restart);
+    assert_int_equal(n, 3);
+    assert_string_equal(restart, "daemon.socket, daemon.cores, devices.slots");
+    assert_string_equal(applied, "daemon.log_level, daemon.drain_timeout_s, sched.max_weight, "
+                                 "sched.lookahead, limits.max_sessions_per_user, trace.enabled");
+    assert_int_equal(cur.log_level, LOG_DEBUG);
+    assert_int_equal(cur.max_weight, 4);
+    assert_int_equal(cur.lookahead, 0);
+    assert_int_equal(cur.drain_timeout_s, 3);
+    assert_int_equal(cur.trace_enabled, 1);
+    assert_int_equal(cur.max_sessions_per_user, 2);
+    assert_string_equal(cur.socket_path, before.socket_path);
+    assert_string_equal(cur.cores, before.cores);
+    assert_int_equal(cur.devices_slots, before.devices_slots);
+
+    /* short buffers are cut, not overrun */
+    char tiny[8];
+    cur = before;
+    config_apply_live(&cur, &next, tiny, sizeof tiny, restart, sizeof restart);
+    assert_true(strlen(tiny) < sizeof tiny);
 }
 
 /* ---- log.c ---- */
@@ -593,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_overrides_bad),
         cmocka_unit_test(test_devices_keys),
         cmocka_unit_test(test_print_round_trip),
+        cmocka_unit_test(test_apply_live),
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_log_format),
     };

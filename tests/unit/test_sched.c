@@ -808,6 +808,84 @@ static void test_lookahead_warmup_and_promote(void **state)
     unref_tasks(t, 40);
 }
 
+/*
+ * A reload (sched_set_config): weights are worked out again from what each job asked for under
+ * the new cap and default; lookahead turned on at run time queues tasks, a lower limit lets the
+ * longer queues run down instead of dropping granted tasks.
+ */
+static void test_set_config(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new_full(2, 1, 8, 0, 0, LOOKAHEAD_MAX_DEFAULT); /* lookahead off */
+    sched_client_t *a = sched_client_add(s, 1, "a", 6, NULL);
+    sched_client_t *b = sched_client_add(s, 1, "b", 0, NULL);   /* the default */
+    sched_client_t *c = sched_client_add(s, 1, "c", 100, NULL); /* capped at 8 */
+    assert_int_equal(sched_client_weight(a), 6);
+    assert_int_equal(sched_client_weight(b), 1);
+    assert_int_equal(sched_client_weight(c), 8);
+
+    sched_config_t cfg;
+    sched_get_config(s, &cfg);
+    cfg.max_weight = 4;
+    cfg.default_weight = 2;
+    sched_set_config(s, &cfg, 0);
+    assert_int_equal(sched_client_weight(a), 4);
+    assert_int_equal(sched_client_weight(b), 2);
+    assert_int_equal(sched_client_weight(c), 4);
+    cfg.max_weight = 50; /* raising the cap gives back what was asked */
+    sched_set_config(s, &cfg, 0);
+    assert_int_equal(sched_client_weight(a), 6);
+    assert_int_equal(sched_client_weight(c), 50);
+    cfg.max_weight = 0; /* normalised like sched_create */
+    cfg.default_weight = 0;
+    sched_set_config(s, &cfg, 0);
+    sched_get_config(s, &cfg);
+    assert_int_equal(cfg.max_weight, NODUS_MAX_WEIGHT);
+    assert_int_equal(cfg.default_weight, 1);
+    sched_client_remove(s, b, 0);
+    sched_client_remove(s, c, 0);
+
+    /* lookahead on at run time: short tasks get queued behind the heads */
+    task_t *t[40];
+    push_tasks(s, a, t, 40, 1, 0);
+    sched_grant_t g[16];
+    uint64_t now = 0;
+    assert_int_equal(sched_dispatch(s, now, g, 16), 2);
+    for (size_t k = 0; k < 8; k++) {
+        now += 10 * US;
+        finish_head(s, a, k % 2, now);
+        assert_int_equal(sched_dispatch(s, now, g, 16), 1); /* no queueing while off */
+    }
+    cfg.lookahead = 3;
+    sched_set_config(s, &cfg, now);
+    assert_int_equal(sched_dispatch(s, now, g, 16), 6);
+    assert_int_equal(sched_core_queued(s, 0), 3);
+    assert_int_equal(sched_core_queued(s, 1), 3);
+    /* lowered to 1: nothing is dropped, the queues run down to it */
+    cfg.lookahead = 1;
+    sched_set_config(s, &cfg, now);
+    assert_int_equal(sched_dispatch(s, now, g, 16), 0);
+    for (size_t k = 0; k < 3; k++) {
+        now += 10 * US;
+        finish_head(s, a, 0, now);
+        sched_dispatch(s, now, g, 16);
+    }
+    assert_int_equal(sched_core_queued(s, 0), 1);
+    assert_int_equal(sched_core_queued(s, 1), 3);
+    /* the ring keeps FIFO order across the change: core 1's queue is promoted in grant order */
+    task_t *next = NULL;
+    for (size_t k = 0; k < 3; k++) {
+        now += 10 * US;
+        task_t *h = finish_head(s, a, 1, now);
+        if (next) assert_ptr_equal(h, next);
+        next = sched_core_task(s, 1);
+        assert_true(next->id > h->id);
+    }
+    sched_client_remove(s, a, now);
+    sched_destroy(s);
+    unref_tasks(t, 40);
+}
+
 /* Lookahead needs short tasks: none while the average is above 200 us, back once it drops. */
 static void test_lookahead_needs_short_tasks(void **state)
 {
@@ -1443,6 +1521,7 @@ int main(void)
         cmocka_unit_test(test_lookahead_yields_to_sibling_session),
         cmocka_unit_test(test_lookahead_fair_share),
         cmocka_unit_test(test_lookahead_client_remove),
+        cmocka_unit_test(test_set_config),
         cmocka_unit_test(test_random_invariants),
         cmocka_unit_test(test_random_invariants_lookahead),
     };

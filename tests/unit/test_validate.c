@@ -397,6 +397,74 @@ static void test_unknown_and_null(void **state)
     nodus__v1__msg__free_unpacked(o, NULL);
 }
 
+static void test_admin_messages(void **state)
+{
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    Nodus__V1__DrainRequest dr = NODUS__V1__DRAIN_REQUEST__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_DRAIN_REQUEST;
+    m.drain_request = &dr;
+    check(&m, 0, NULL);
+    Nodus__V1__TraceStop ts = NODUS__V1__TRACE_STOP__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_TRACE_STOP;
+    m.trace_stop = &ts;
+    check(&m, 0, NULL);
+
+    Nodus__V1__KillRequest k = NODUS__V1__KILL_REQUEST__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_KILL_REQUEST;
+    m.kill_request = &k;
+    check(&m, 0, "kill of session 0");
+    k.session_id = 1;
+    check(&m, 0, NULL);
+
+    Nodus__V1__TraceStart st = NODUS__V1__TRACE_START__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_TRACE_START;
+    m.trace_start = &st;
+    check(&m, 0, NULL); /* 0: the configured capacity */
+    st.capacity_events = NODUS_MAX_TRACE_EVENTS;
+    check(&m, 0, NULL);
+    st.capacity_events = NODUS_MAX_TRACE_EVENTS + 1;
+    check(&m, 0, "trace capacity out of range");
+
+    static uint8_t data[NODUS_MAX_TRACE_CHUNK + 1];
+    Nodus__V1__TraceChunk tc = NODUS__V1__TRACE_CHUNK__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_TRACE_CHUNK;
+    m.trace_chunk = &tc;
+    tc.last = 1;
+    check(&m, 0, NULL); /* an empty last chunk */
+    tc.data.data = data;
+    tc.data.len = NODUS_MAX_TRACE_CHUNK;
+    check(&m, 0, NULL);
+    tc.data.len = NODUS_MAX_TRACE_CHUNK + 1;
+    check(&m, 0, "trace chunk too large");
+
+    Nodus__V1__CtlReply r = NODUS__V1__CTL_REPLY__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_CTL_REPLY;
+    m.ctl_reply = &r;
+    check(&m, 0, NULL);
+    r.code = NODUS_EPERM;
+    r.message = repeat('r', NODUS_MAX_ERROR_TEXT);
+    check(&m, 0, NULL);
+    r.message = repeat('r', NODUS_MAX_ERROR_TEXT + 1);
+    check(&m, 0, "ctl reply text too long");
+    r.message = NULL;
+    r.code = 1;
+    check(&m, 0, "positive code");
+
+    Nodus__V1__StatusReply rep = NODUS__V1__STATUS_REPLY__INIT;
+    Nodus__V1__DaemonSettings set = NODUS__V1__DAEMON_SETTINGS__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_STATUS_REPLY;
+    m.status_reply = &rep;
+    rep.settings = &set;
+    set.log_level = 7;
+    set.admin_group = "nodus";
+    check(&m, 0, NULL);
+    set.log_level = 8;
+    check(&m, 0, "log level");
+    set.log_level = 6;
+    set.admin_group = "bad\ngroup";
+    check(&m, 0, "admin group");
+}
+
 static void test_body_names(void **state)
 {
     static const struct {
@@ -415,6 +483,12 @@ static void test_body_names(void **state)
         {NODUS__V1__MSG__BODY_STATUS_REPLY, "status_reply"},
         {NODUS__V1__MSG__BODY_ERROR, "error"},
         {NODUS__V1__MSG__BODY_BYE, "bye"},
+        {NODUS__V1__MSG__BODY_DRAIN_REQUEST, "drain_request"},
+        {NODUS__V1__MSG__BODY_KILL_REQUEST, "kill_request"},
+        {NODUS__V1__MSG__BODY_TRACE_START, "trace_start"},
+        {NODUS__V1__MSG__BODY_TRACE_STOP, "trace_stop"},
+        {NODUS__V1__MSG__BODY_TRACE_CHUNK, "trace_chunk"},
+        {NODUS__V1__MSG__BODY_CTL_REPLY, "ctl_reply"},
         {NODUS__V1__MSG__BODY__NOT_SET, "unknown"},
     };
     Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
@@ -436,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_welcome),
         cmocka_unit_test(test_error_and_empty_bodies),
         cmocka_unit_test(test_unknown_and_null),
+        cmocka_unit_test(test_admin_messages),
         cmocka_unit_test(test_body_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
