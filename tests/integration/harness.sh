@@ -13,6 +13,9 @@ cleanup() {
     local rc=$? drc=0
     if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
         kill "$DAEMON_PID" 2>/dev/null || true
+        # the first SIGTERM drains (connected clients may finish); a second one stops at once
+        for _ in $(seq 1 20); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.05; done
+        kill "$DAEMON_PID" 2>/dev/null || true
         wait "$DAEMON_PID" 2>/dev/null || drc=$?
         # SIGTERM is an orderly stop with status 0; anything else is a fault at shutdown, or a
         # sanitizer's verdict on the whole run (leaks, races) in a sanitizer build
