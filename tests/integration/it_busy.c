@@ -97,69 +97,75 @@ int main(int argc, char **argv)
     job.rec = calloc(ntasks, sizeof *job.rec);
     task_arg_t *args = calloc(ntasks, sizeof *args);
     char cell = 0;
-    if (!job.rec || !args) return 1;
-
-    nodus_t *n;
-    int rc = nodus_open(&n, jobname, NULL);
+    nodus_t *n = NULL;
+    nodus_task_attr_t *attr = NULL;
+    unsigned long long t0 = 0, t1 = 0;
+    int status = 1, rc; /* every path below frees what it took (checked under LeakSanitizer) */
+    if (!job.rec || !args) goto out;
+    rc = nodus_open(&n, jobname, NULL);
     if (rc < 0) {
         fprintf(stderr, "it_busy: nodus_open: %s\n", nodus_strerror(rc));
-        return 1;
+        n = NULL;
+        goto out;
     }
-    nodus_task_attr_t *attr = NULL;
     if (nodus_task_attr_create(&attr) < 0 || nodus_task_attr_set_cores(attr, ncores) < 0 ||
         nodus_task_attr_set_label(attr, jobname) < 0) {
         fprintf(stderr, "it_busy: bad task attributes\n");
-        return 1;
+        goto out;
     }
-    unsigned long long t0 = now_ns();
+    t0 = now_ns();
     for (size_t i = 0; i < ntasks; i++) {
         args[i] = (task_arg_t){&job, i};
         nodus_access_t acc = {&cell, 1, NODUS_INOUT};
         rc = nodus_submit(n, busy_task, &args[i], chain ? &acc : NULL, chain ? 1 : 0, attr);
         if (rc < 0) {
             fprintf(stderr, "it_busy: submit: %s\n", nodus_strerror(rc));
-            return 1;
+            goto out;
         }
     }
     rc = nodus_taskwait(n);
-    unsigned long long t1 = now_ns();
+    t1 = now_ns();
     if (rc < 0) {
         fprintf(stderr, "it_busy: taskwait: %s\n", nodus_strerror(rc));
-        return 1;
+        goto out;
     }
-    int bad = 0;
+    status = 0;
     for (size_t i = 0; i < ntasks; i++) {
         if (job.rec[i].end_ns == 0) {
             fprintf(stderr, "it_busy: task %zu never ran\n", i);
-            bad = 1;
+            status = 1;
         } else if (job.rec[i].granted != job.rec[i].ran_on) {
             fprintf(stderr, "it_busy: task %zu granted cpu %d but ran on %d\n", i,
                     job.rec[i].granted, job.rec[i].ran_on);
-            bad = 1;
+            status = 1;
         } else if (chain && i > 0 && job.rec[i].start_ns < job.rec[i - 1].end_ns) {
             fprintf(stderr, "it_busy: chain task %zu started before its predecessor ended\n", i);
-            bad = 1;
+            status = 1;
         }
     }
     if (timeline) {
         FILE *f = fopen(timeline, "w");
         if (!f) {
             fprintf(stderr, "it_busy: %s: %s\n", timeline, strerror(errno));
-            return 1;
+            status = 1;
+            goto out;
         }
         for (size_t i = 0; i < ntasks; i++)
             fprintf(f, "%d %llu %llu %s %zu %d\n", job.rec[i].granted, job.rec[i].start_ns,
                     job.rec[i].end_ns, jobname, i, job.rec[i].ncores);
         fclose(f);
     }
+out:
     nodus_task_attr_destroy(attr);
-    rc = nodus_close(n);
-    if (rc < 0) {
-        fprintf(stderr, "it_busy: close: %s\n", nodus_strerror(rc));
-        return 1;
+    if (n) {
+        rc = nodus_close(n);
+        if (rc < 0 && status == 0) {
+            fprintf(stderr, "it_busy: close: %s\n", nodus_strerror(rc));
+            status = 1;
+        }
     }
-    printf("%s: %zu tasks in %.3f s\n", jobname, ntasks, (double)(t1 - t0) / 1e9);
+    if (status == 0) printf("%s: %zu tasks in %.3f s\n", jobname, ntasks, (double)(t1 - t0) / 1e9);
     free(job.rec);
     free(args);
-    return bad;
+    return status;
 }
