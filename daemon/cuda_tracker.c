@@ -5,6 +5,7 @@
  * when it returns). Completions are swapped out of the queue by the async callback on the loop
  * thread, which then calls the owner's function without the lock.
  */
+#include "array.h"
 #include "cuda_tracker.h"
 
 #include <errno.h>
@@ -45,19 +46,6 @@ struct cuda_tracker {
     size_t taken_cap;
 };
 
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n <= *cap) return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < n)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * size);
-    if (!p) return NODUS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 static void deadline_after(struct timespec *ts, uint64_t ns)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -88,7 +76,7 @@ static size_t poll_entries(cuda_tracker_t *tr, cu_context_t *current)
             LOG(LOG_ERR, "cuda", e->session_id,
                 "task %llu: cuEventQuery failed (%d); treating its device work as complete",
                 (unsigned long long)e->task_id, rc);
-        if (grow((void **)&tr->done, &tr->done_cap, tr->ndone + 1, sizeof *tr->done) < 0) {
+        if (array_reserve((void **)&tr->done, &tr->done_cap, tr->ndone + 1, sizeof *tr->done) < 0) {
             i++; /* try again next round */
             continue;
         }
@@ -196,7 +184,7 @@ int cuda_tracker_add(cuda_tracker_t *tr, cu_event_t event, cu_context_t cu_ctx, 
                      uint64_t task_id)
 {
     pthread_mutex_lock(&tr->lock);
-    int rc = grow((void **)&tr->entries, &tr->cap, tr->n + 1, sizeof *tr->entries);
+    int rc = array_reserve((void **)&tr->entries, &tr->cap, tr->n + 1, sizeof *tr->entries);
     if (rc == 0) {
         tr->entries[tr->n++] = (tracker_entry_t){event, cu_ctx, session_id, task_id};
         tr->kicked = true;

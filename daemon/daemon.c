@@ -4,6 +4,7 @@
  * and flushes every session's output, so a burst of Submit/Done messages read in one iteration
  * costs one sched_dispatch run and one write per peer. Also idle exit and orderly shutdown.
  */
+#include "array.h"
 #include "daemon.h"
 
 #include <stdlib.h>
@@ -22,21 +23,6 @@
 
 /* Grants taken from the scheduler per sched_dispatch() call. */
 #define DAEMON_GRANT_BATCH 256u
-
-int daemon_scratch_reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < n) {
-        if (ncap > SIZE_MAX / 2 / size) return NODUS_ENOMEM;
-        ncap *= 2;
-    }
-    void *p = realloc(*arr, ncap * size);
-    if (!p) return NODUS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
 /* Runs the scheduler and turns its placements into Grants messages. */
 static void dispatch_pass(daemon_t *d)
@@ -173,8 +159,8 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
     if (!d->sched) return NODUS_EINVAL;
     int rc = daemon_add_devices(d);
     if (rc < 0) return rc;
-    if (daemon_scratch_reserve((void **)&d->scratch.grants, &d->scratch.grants_cap,
-                               DAEMON_GRANT_BATCH, sizeof *d->scratch.grants) < 0)
+    if (array_reserve((void **)&d->scratch.grants, &d->scratch.grants_cap, DAEMON_GRANT_BATCH,
+                      sizeof *d->scratch.grants) < 0)
         return NODUS_ENOMEM;
 
     uv_prepare_init(loop, &d->prepare);

@@ -130,7 +130,4 @@ void daemon_idle_rearm(daemon_t *d);
 /* The scheduler's configuration for daemon configuration c. */
 void daemon_sched_config(const nodus_config_t *c, sched_config_t *out);
 
-/* Grows a scratch array to hold at least `n` elements of `size` bytes; 0 or NODUS_ENOMEM. */
-int daemon_scratch_reserve(void **arr, size_t *cap, size_t n, size_t size);
-
 #endif

@@ -4,6 +4,7 @@
  * its cores, and builds the DeviceInfo messages Welcome and StatusReply carry. Policy in
  * devices.h and docs/devices.md.
  */
+#include "validate.h"
 #include "devices.h"
 
 #include <ctype.h>
@@ -15,20 +16,6 @@
 #include "log.h"
 #include "nodus.h"
 #include "nodus_limits.h"
-
-const char *devices_kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA:
-        return "cuda";
-    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL:
-        return "opencl";
-    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU:
-        return "cpu";
-    default:
-        return "unknown";
-    }
-}
 
 /* ---- pure helpers ---- */
 
@@ -126,8 +113,8 @@ static void exclude(devices_t *dv, const device_found_t *f, uint32_t discovery_i
 {
     size_t len = strlen(dv->excluded);
     snprintf(dv->excluded + len, sizeof dv->excluded - len, "%u %s \"%s\": %s\n", discovery_index,
-             devices_kind_name(f->kind), f->name, why);
-    LOG(LOG_INFO, "devices", 0, "%s device %u (%s) not used: %s", devices_kind_name(f->kind),
+             device_kind_name(f->kind), f->name, why);
+    LOG(LOG_INFO, "devices", 0, "%s device %u (%s) not used: %s", device_kind_name(f->kind),
         discovery_index, f->name, why);
 }
 
@@ -235,7 +222,7 @@ int devices_discover(devices_t *dv, const nodus_config_t *cfg, const uint32_t *c
         char cores[128] = "";
         if (d->ncores) cpulist_format(d->cpus, d->ncores, cores, sizeof cores);
         LOG(LOG_INFO, "devices", 0, "device %zu: %s \"%s\" (%s), %llu MiB%s%s", i,
-            devices_kind_name(d->kind), d->name, d->vendor, (unsigned long long)(d->memory >> 20),
+            device_kind_name(d->kind), d->name, d->vendor, (unsigned long long)(d->memory >> 20),
             d->ncores ? ", CPU device on cores " : "", cores);
     }
     return 0;
@@ -308,7 +295,7 @@ void devices_print(const devices_t *dv, FILE *out)
                      d->platform_device, d->cpu_device ? "CPU device on cores " : "device", cores,
                      dv->slots);
         }
-        fprintf(out, "%-5zu %-6s %-40s %10s  %s\n", i, devices_kind_name(d->kind), d->name, mem,
+        fprintf(out, "%-5zu %-6s %-40s %10s  %s\n", i, device_kind_name(d->kind), d->name, mem,
                 details);
     }
 }

@@ -67,8 +67,6 @@ int devices_discover(devices_t *dv, const nodus_config_t *cfg, const uint32_t *c
 void devices_free(devices_t *dv);
 /* Prints the devices and the backends' notes (nodusd --list-devices). */
 void devices_print(const devices_t *dv, FILE *out);
-/* "cuda" or "opencl". */
-const char *devices_kind_name(uint32_t kind);
 
 /*
  * Makes CUDA device `index`'s primary context current on the calling thread (retained on first

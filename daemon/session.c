@@ -9,6 +9,7 @@
  * re-entrant, so on_ready() only queues: CPU tasks go to the scheduler, virtual wait tasks to
  * `vready`, which complete_ready_waits() drains once the deps call has returned.
  */
+#include "array.h"
 #include "session.h"
 
 #include <stdio.h>
@@ -66,11 +67,6 @@ static void list_unref_all(task_list_t *l)
 
 /* TaskSpec.impls of a CPU-only task. */
 #define SESSION_IMPL_CPU (1u << NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU)
-
-static int reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-    return daemon_scratch_reserve(arr, cap, n, size);
-}
 
 const char *session_role_name(Nodus__V1__Role role)
 {
@@ -164,7 +160,8 @@ static void on_ready(task_t *t, void *ctx)
         daemon_mark_dirty(s->d);
         return;
     }
-    if (reserve((void **)&s->vready, &s->vready_cap, s->vready_len + 1, sizeof *s->vready) < 0) {
+    if (array_reserve((void **)&s->vready, &s->vready_cap, s->vready_len + 1, sizeof *s->vready) <
+        0) {
         /* cannot happen often; remembered as a failure to drop the session after the call */
         s->out_of_memory = 1;
         return;
@@ -310,8 +307,8 @@ static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
             return;
         }
         daemon_scratch_t *sc = &d->scratch;
-        if (reserve((void **)&sc->accesses, &sc->accesses_cap, spec->n_accesses + 1,
-                    sizeof *sc->accesses) < 0) {
+        if (array_reserve((void **)&sc->accesses, &sc->accesses_cap, spec->n_accesses + 1,
+                          sizeof *sc->accesses) < 0) {
             session_fail(s, NODUS_ENOMEM, "out of memory for a task");
             return;
         }
@@ -424,7 +421,8 @@ static void on_wait(session_t *s, const Nodus__V1__Wait *w)
             s->wait_all_head = 0;
             end = s->wait_all_len;
         }
-        if (reserve((void **)&s->wait_all, &s->wait_all_cap, end + 1, sizeof *s->wait_all) < 0) {
+        if (array_reserve((void **)&s->wait_all, &s->wait_all_cap, end + 1, sizeof *s->wait_all) <
+            0) {
             session_fail(s, NODUS_ENOMEM, "out of memory for a wait");
             return;
         }
@@ -589,7 +587,7 @@ void session_free_work(session_t *s)
 void session_add_grant(session_t *s, task_t *t)
 {
     if (s->out_of_memory) return;
-    if (reserve((void **)&s->grants, &s->grants_cap, s->ngrants + 1, sizeof *s->grants) < 0) {
+    if (array_reserve((void **)&s->grants, &s->grants_cap, s->ngrants + 1, sizeof *s->grants) < 0) {
         s->out_of_memory = 1;
         return;
     }
@@ -610,11 +608,11 @@ static int emit_one(session_t *s, size_t from, size_t to)
     size_t n = to - from, ncpus = 0;
     for (size_t i = from; i < to; i++)
         ncpus += s->grants[i]->ncores;
-    if (reserve((void **)&sc->pb_grants, &sc->pb_grants_cap, n, sizeof *sc->pb_grants) < 0 ||
-        reserve((void **)&sc->pb_grant_ptrs, &sc->pb_grant_ptrs_cap, n, sizeof *sc->pb_grant_ptrs) <
-            0)
+    if (array_reserve((void **)&sc->pb_grants, &sc->pb_grants_cap, n, sizeof *sc->pb_grants) < 0 ||
+        array_reserve((void **)&sc->pb_grant_ptrs, &sc->pb_grant_ptrs_cap, n,
+                      sizeof *sc->pb_grant_ptrs) < 0)
         return NODUS_ENOMEM;
-    if (reserve((void **)&sc->pb_cpus, &sc->pb_cpus_cap, ncpus, sizeof *sc->pb_cpus) < 0)
+    if (array_reserve((void **)&sc->pb_cpus, &sc->pb_cpus_cap, ncpus, sizeof *sc->pb_cpus) < 0)
         return NODUS_ENOMEM;
     size_t c = 0;
     for (size_t i = 0; i < n; i++) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cuda_tracker.h"
 #include "log.h"
 #include "nodus.h"
@@ -86,13 +87,13 @@ static int cuda_event_get(session_t *s, uint32_t device, const Nodus__V1__CudaEv
     }
     if (found) {
         /* a new event for a known entry: the tracker may still poll the old one, keep it */
-        if (daemon_scratch_reserve((void **)&s->cuda_retired, &s->cuda_retired_cap,
-                                   s->ncuda_retired + 1, sizeof *s->cuda_retired) < 0) {
+        if (array_reserve((void **)&s->cuda_retired, &s->cuda_retired_cap, s->ncuda_retired + 1,
+                          sizeof *s->cuda_retired) < 0) {
             *why = "out of memory for a cuda event";
             return NODUS_ENOMEM;
         }
-    } else if (daemon_scratch_reserve((void **)&s->cuda_events, &s->cuda_events_cap,
-                                      s->ncuda_events + 1, sizeof *s->cuda_events) < 0) {
+    } else if (array_reserve((void **)&s->cuda_events, &s->cuda_events_cap, s->ncuda_events + 1,
+                             sizeof *s->cuda_events) < 0) {
         *why = "out of memory for a cuda event";
         return NODUS_ENOMEM;
     }

@@ -5,6 +5,7 @@
  * and resolves the dependency edges to pairs of slices; trace_export_next() then prints slices
  * and flows as JSON, a buffer at a time, from a small state machine.
  */
+#include "array.h"
 #include "trace_json.h"
 
 #include <inttypes.h>
@@ -99,19 +100,6 @@ typedef struct build {
     size_t nedges, edges_cap;
 } build_t;
 
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * size);
-    if (!p) return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 /* ---- JSON text ---- */
 
 size_t trace_json_string(char *out, const char *s)
@@ -188,7 +176,8 @@ static task_entry_t *task_get(build_t *b, uint32_t session, uint64_t task, int c
 
 static int add_slice(trace_export_t *e, const slice_t *sl)
 {
-    if (grow((void **)&e->slices, &e->slices_cap, e->nslices + 1, sizeof *e->slices) < 0) return -1;
+    if (array_reserve((void **)&e->slices, &e->slices_cap, e->nslices + 1, sizeof *e->slices) < 0)
+        return -1;
     e->slices[e->nslices++] = *sl;
     if (sl->pid == PID_CORES)
         e->ncore_slices++;
@@ -234,7 +223,7 @@ static void fifo_remove(core_fifo_t *f, size_t i)
 static int on_grant(build_t *b, const trace_rec_t *r)
 {
     core_fifo_t *f = &b->fifos[r->where];
-    if (grow((void **)&f->q, &f->cap, f->len + 1, sizeof *f->q) < 0) return -1;
+    if (array_reserve((void **)&f->q, &f->cap, f->len + 1, sizeof *f->q) < 0) return -1;
     f->q[f->len++] = (pending_t){.ts = r->ts_ns,
                                  .task = r->task,
                                  .session = r->session,
@@ -301,7 +290,8 @@ static int on_close(trace_export_t *e, build_t *b, const trace_rec_t *r)
 
 static int on_edge(build_t *b, const trace_rec_t *r)
 {
-    if (grow((void **)&b->edges, &b->edges_cap, b->nedges + 1, sizeof *b->edges) < 0) return -1;
+    if (array_reserve((void **)&b->edges, &b->edges_cap, b->nedges + 1, sizeof *b->edges) < 0)
+        return -1;
     b->edges[b->nedges++] = (edge_t){.session = r->session, .pred = r->task, .succ = r->other};
     return 0;
 }
@@ -344,7 +334,8 @@ static int build_walk(trace_export_t *e, build_t *b)
         const task_entry_t *p = task_get(b, b->edges[i].session, b->edges[i].pred, 0);
         const task_entry_t *s = task_get(b, b->edges[i].session, b->edges[i].succ, 0);
         if (!p || !s || p->final == SIZE_MAX || s->body == SIZE_MAX) continue;
-        if (grow((void **)&e->flows, &e->flows_cap, e->nflows + 1, sizeof *e->flows) < 0) return -1;
+        if (array_reserve((void **)&e->flows, &e->flows_cap, e->nflows + 1, sizeof *e->flows) < 0)
+            return -1;
         e->flows[e->nflows++] = (flow_t){.from = p->final, .to = s->body};
     }
     return 0;

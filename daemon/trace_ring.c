@@ -2,6 +2,7 @@
  * The trace ring: records, the session table and the string table (FNV-1a hash, open
  * addressing, grown at half full). See trace_ring.h.
  */
+#include "array.h"
 #include "trace_ring.h"
 
 #include <stdlib.h>
@@ -11,19 +12,6 @@
 
 /* Ring generations: a session caches its index for one ring, recognised by its gen. */
 static uint32_t trace_ring_next_gen = 1;
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * size);
-    if (!p) return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
 trace_ring_t *trace_ring_create(size_t capacity, uint64_t start_ns)
 {
@@ -35,8 +23,8 @@ trace_ring_t *trace_ring_create(size_t capacity, uint64_t start_ns)
     r->recs = malloc(capacity * sizeof *r->recs);
     r->nslots = 256;
     r->slots = calloc(r->nslots, sizeof *r->slots);
-    if (!r->recs || !r->slots || grow((void **)&r->pool, &r->pool_cap, 1, 1) < 0 ||
-        grow((void **)&r->offsets, &r->strings_cap, 1, sizeof *r->offsets) < 0) {
+    if (!r->recs || !r->slots || array_reserve((void **)&r->pool, &r->pool_cap, 1, 1) < 0 ||
+        array_reserve((void **)&r->offsets, &r->strings_cap, 1, sizeof *r->offsets) < 0) {
         trace_ring_free(r);
         return NULL;
     }
@@ -108,8 +96,9 @@ uint32_t trace_ring_intern(trace_ring_t *r, const char *s)
         for (k = h & (r->nslots - 1); r->slots[k]; k = (k + 1) & (r->nslots - 1))
             ;
     }
-    if (grow((void **)&r->pool, &r->pool_cap, r->pool_len + n + 1, 1) < 0 ||
-        grow((void **)&r->offsets, &r->strings_cap, r->nstrings + 1, sizeof *r->offsets) < 0)
+    if (array_reserve((void **)&r->pool, &r->pool_cap, r->pool_len + n + 1, 1) < 0 ||
+        array_reserve((void **)&r->offsets, &r->strings_cap, r->nstrings + 1, sizeof *r->offsets) <
+            0)
         return 0;
     uint32_t idx = (uint32_t)r->nstrings++;
     r->offsets[idx] = (uint32_t)r->pool_len;
@@ -128,7 +117,8 @@ const char *trace_ring_string(const trace_ring_t *r, uint32_t i)
 uint32_t trace_ring_session(trace_ring_t *r, uint64_t id, uint32_t uid, uint32_t pid,
                             const char *job, const char *client)
 {
-    if (grow((void **)&r->sessions, &r->sessions_cap, r->nsessions + 1, sizeof *r->sessions) < 0)
+    if (array_reserve((void **)&r->sessions, &r->sessions_cap, r->nsessions + 1,
+                      sizeof *r->sessions) < 0)
         return UINT32_MAX;
     trace_session_t *ts = &r->sessions[r->nsessions];
     ts->id = id;

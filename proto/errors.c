@@ -20,7 +20,7 @@ NODUS_EXPORT const char *nodus_strerror(int code)
 NODUS_EXPORT const char *nodus_version(void)
 {
 #define NODUS_STR2(x) #x
-#define NODUS_STR(x) NODUS_STR2(x)
+#define NODUS_STR(x)  NODUS_STR2(x)
     return NODUS_STR(NODUS_VERSION_MAJOR) "." NODUS_STR(NODUS_VERSION_MINOR) "." NODUS_STR(
         NODUS_VERSION_PATCH);
 }

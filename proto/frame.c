@@ -47,8 +47,7 @@ int frame_reader_space(frame_reader_t *r, size_t want, uint8_t **space, size_t *
         while (cap - used < want)
             cap *= 2;
         uint8_t *nb = realloc(r->buf, cap);
-        if (!nb)
-            return NODUS_ENOMEM;
+        if (!nb) return NODUS_ENOMEM;
         r->buf = nb;
         r->cap = cap;
     }
@@ -67,8 +66,7 @@ int frame_reader_feed(frame_reader_t *r, const void *data, size_t n)
     uint8_t *space;
     size_t avail;
     int rc = frame_reader_space(r, n, &space, &avail);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     memcpy(space, data, n);
     frame_reader_commit(r, n);
     return 0;
@@ -76,13 +74,10 @@ int frame_reader_feed(frame_reader_t *r, const void *data, size_t n)
 
 int frame_reader_next(frame_reader_t *r, const uint8_t **payload, size_t *len)
 {
-    if (r->len < NODUS_FRAME_HEADER)
-        return 0;
+    if (r->len < NODUS_FRAME_HEADER) return 0;
     uint32_t n = load_le32(r->buf + r->start);
-    if (n == 0 || n > r->max_frame)
-        return NODUS_EPROTO;
-    if (r->len - NODUS_FRAME_HEADER < n)
-        return 0;
+    if (n == 0 || n > r->max_frame) return NODUS_EPROTO;
+    if (r->len - NODUS_FRAME_HEADER < n) return 0;
     *payload = r->buf + r->start + NODUS_FRAME_HEADER;
     *len = n;
     r->start += NODUS_FRAME_HEADER + n;
@@ -121,16 +116,14 @@ int frame_buf_append(frame_buf_t *b, const Nodus__V1__Msg *msg, size_t max_frame
          * encodes a set oneof member even when it is empty, so n is at least 2 here. */
         return NODUS_EINVAL;
     }
-    if (n > max_frame)
-        return NODUS_ELIMIT;
+    if (n > max_frame) return NODUS_ELIMIT;
     size_t need = b->len + NODUS_FRAME_HEADER + n;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < need)
             cap *= 2;
         uint8_t *nd = realloc(b->data, cap);
-        if (!nd)
-            return NODUS_ENOMEM;
+        if (!nd) return NODUS_ENOMEM;
         b->data = nd;
         b->cap = cap;
     }

@@ -13,9 +13,9 @@
 
 /* Incremental reader: feed stream bytes, take out whole frames. */
 typedef struct frame_reader {
-    uint8_t *buf;     /* owned */
-    size_t start;     /* first unconsumed byte */
-    size_t len;       /* bytes held, from start */
+    uint8_t *buf; /* owned */
+    size_t start; /* first unconsumed byte */
+    size_t len;   /* bytes held, from start */
     size_t cap;
     size_t max_frame; /* largest payload accepted */
 } frame_reader_t;

@@ -17,49 +17,37 @@
 static int name_ok(const char *s)
 {
     /* protobuf-c gives "" for unset strings; bytes must be printable-ish and short */
-    if (!s)
-        return 1;
+    if (!s) return 1;
     size_t n = strnlen(s, NODUS_MAX_NAME + 1);
-    if (n > NODUS_MAX_NAME)
-        return 0;
+    if (n > NODUS_MAX_NAME) return 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 0;
     return 1;
 }
 
 static int access_ok(const Nodus__V1__Access *a, const char **why)
 {
-    if (!a)
-        BAD("null access");
+    if (!a) BAD("null access");
     if (a->mode != NODUS__V1__ACCESS_MODE__ACCESS_MODE_IN &&
         a->mode != NODUS__V1__ACCESS_MODE__ACCESS_MODE_OUT &&
         a->mode != NODUS__V1__ACCESS_MODE__ACCESS_MODE_INOUT)
         BAD("access with unknown mode");
-    if (a->len == 0)
-        BAD("access of zero length");
-    if (a->addr + a->len < a->addr)
-        BAD("access range wraps around the address space");
+    if (a->len == 0) BAD("access of zero length");
+    if (a->addr + a->len < a->addr) BAD("access range wraps around the address space");
     return 0;
 }
 
 static int task_ok(const Nodus__V1__TaskSpec *t, unsigned ncores, const char **why)
 {
-    if (!t)
-        BAD("null task");
-    if (t->id == 0)
-        BAD("task id 0");
-    if (t->n_accesses > NODUS_MAX_ACCESSES_PER_TASK)
-        BAD("too many accesses in one task");
+    if (!t) BAD("null task");
+    if (t->id == 0) BAD("task id 0");
+    if (t->n_accesses > NODUS_MAX_ACCESSES_PER_TASK) BAD("too many accesses in one task");
     for (size_t i = 0; i < t->n_accesses; i++)
-        if (access_ok(t->accesses[i], why) < 0)
-            return NODUS_EPROTO;
+        if (access_ok(t->accesses[i], why) < 0) return NODUS_EPROTO;
     if (t->ncores > NODUS_MAX_CORES || (ncores && t->ncores > ncores))
         BAD("task asks for more cores than the daemon owns");
-    if (!name_ok(t->label))
-        BAD("task label too long or not text");
-    if (t->impls & ~NODUS_IMPLS_KNOWN)
-        BAD("task offers an unknown device kind");
+    if (!name_ok(t->label)) BAD("task label too long or not text");
+    if (t->impls & ~NODUS_IMPLS_KNOWN) BAD("task offers an unknown device kind");
     return 0;
 }
 
@@ -72,20 +60,16 @@ static int kind_ok(Nodus__V1__DeviceKind k)
 
 static int ids_ok(size_t n, const uint64_t *ids, const char *what, const char **why)
 {
-    if (n == 0)
-        BAD(what);
-    if (n > NODUS_MAX_DONE_PER_MSG)
-        BAD("too many ids in one message");
+    if (n == 0) BAD(what);
+    if (n > NODUS_MAX_DONE_PER_MSG) BAD("too many ids in one message");
     for (size_t i = 0; i < n; i++)
-        if (ids[i] == 0)
-            BAD("task id 0");
+        if (ids[i] == 0) BAD("task id 0");
     return 0;
 }
 
 int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
 {
-    if (!m)
-        BAD("undecodable message");
+    if (!m) BAD("undecodable message");
     switch (m->body_case) {
     case NODUS__V1__MSG__BODY_HELLO: {
         const Nodus__V1__Hello *h = m->hello;
@@ -95,19 +79,15 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
             BAD("hello with unknown role");
         if (!name_ok(h->job_name) || !name_ok(h->client_name))
             BAD("hello name too long or not text");
-        if (h->weight > NODUS_MAX_WEIGHT)
-            BAD("hello weight out of range");
+        if (h->weight > NODUS_MAX_WEIGHT) BAD("hello weight out of range");
         return 0;
     }
     case NODUS__V1__MSG__BODY_SUBMIT: {
         const Nodus__V1__Submit *s = m->submit;
-        if (s->n_tasks == 0)
-            BAD("empty submit");
-        if (s->n_tasks > NODUS_MAX_TASKS_PER_SUBMIT)
-            BAD("too many tasks in one submit");
+        if (s->n_tasks == 0) BAD("empty submit");
+        if (s->n_tasks > NODUS_MAX_TASKS_PER_SUBMIT) BAD("too many tasks in one submit");
         for (size_t i = 0; i < s->n_tasks; i++)
-            if (task_ok(s->tasks[i], ncores, why) < 0)
-                return NODUS_EPROTO;
+            if (task_ok(s->tasks[i], ncores, why) < 0) return NODUS_EPROTO;
         return 0;
     }
     case NODUS__V1__MSG__BODY_DONE:
@@ -117,12 +97,10 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
             BAD("more cuda events than tasks in one done");
         for (size_t i = 0; i < m->done->n_cuda_events; i++) {
             const Nodus__V1__CudaEvent *e = m->done->cuda_events[i];
-            if (!e || e->task_id == 0)
-                BAD("cuda event for task id 0");
+            if (!e || e->task_id == 0) BAD("cuda event for task id 0");
             if (e->ipc_handle.len != 0 && e->ipc_handle.len != NODUS_CUDA_IPC_HANDLE_SIZE)
                 BAD("cuda event handle of the wrong size");
-            if (e->pool_index >= NODUS_MAX_CUDA_EVENTS)
-                BAD("cuda event pool index out of range");
+            if (e->pool_index >= NODUS_MAX_CUDA_EVENTS) BAD("cuda event pool index out of range");
         }
         return 0;
     case NODUS__V1__MSG__BODY_DEVICE_DONE:
@@ -152,8 +130,7 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
         if (m->welcome->version < NODUS_PROTO_VERSION_MIN ||
             m->welcome->version > NODUS_PROTO_VERSION_MAX)
             BAD("welcome with an unsupported version");
-        if (m->welcome->n_devices > NODUS_MAX_DEVICES)
-            BAD("welcome with too many devices");
+        if (m->welcome->n_devices > NODUS_MAX_DEVICES) BAD("welcome with too many devices");
         for (size_t i = 0; i < m->welcome->n_devices; i++) {
             const Nodus__V1__DeviceInfo *dv = m->welcome->devices[i];
             if (!dv || dv->index != i || !kind_ok(dv->kind) ||
@@ -165,29 +142,26 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
         }
         return 0;
     case NODUS__V1__MSG__BODY_ERROR:
-        if (m->error->message && strnlen(m->error->message, NODUS_MAX_ERROR_TEXT + 1) >
-                                     NODUS_MAX_ERROR_TEXT)
+        if (m->error->message &&
+            strnlen(m->error->message, NODUS_MAX_ERROR_TEXT + 1) > NODUS_MAX_ERROR_TEXT)
             BAD("error text too long");
         return 0;
     case NODUS__V1__MSG__BODY_KILL_REQUEST:
-        if (m->kill_request->session_id == 0)
-            BAD("kill of session 0");
+        if (m->kill_request->session_id == 0) BAD("kill of session 0");
         return 0;
     case NODUS__V1__MSG__BODY_TRACE_START:
         if (m->trace_start->capacity_events > NODUS_MAX_TRACE_EVENTS)
             BAD("trace capacity out of range");
         return 0;
     case NODUS__V1__MSG__BODY_TRACE_CHUNK:
-        if (m->trace_chunk->data.len > NODUS_MAX_TRACE_CHUNK)
-            BAD("trace chunk too large");
+        if (m->trace_chunk->data.len > NODUS_MAX_TRACE_CHUNK) BAD("trace chunk too large");
         if (m->trace_chunk->data.len > 0 && !m->trace_chunk->data.data)
             BAD("trace chunk without data");
         return 0;
     case NODUS__V1__MSG__BODY_CTL_REPLY:
-        if (m->ctl_reply->code > 0)
-            BAD("ctl reply with a positive code");
-        if (m->ctl_reply->message && strnlen(m->ctl_reply->message, NODUS_MAX_ERROR_TEXT + 1) >
-                                         NODUS_MAX_ERROR_TEXT)
+        if (m->ctl_reply->code > 0) BAD("ctl reply with a positive code");
+        if (m->ctl_reply->message &&
+            strnlen(m->ctl_reply->message, NODUS_MAX_ERROR_TEXT + 1) > NODUS_MAX_ERROR_TEXT)
             BAD("ctl reply text too long");
         return 0;
     case NODUS__V1__MSG__BODY_STATUS_REPLY:
@@ -209,28 +183,61 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why)
 
 const char *msg_body_name(const Nodus__V1__Msg *m)
 {
-    if (!m)
-        return "(none)";
+    if (!m) return "(none)";
     switch (m->body_case) {
-    case NODUS__V1__MSG__BODY_HELLO: return "hello";
-    case NODUS__V1__MSG__BODY_WELCOME: return "welcome";
-    case NODUS__V1__MSG__BODY_SUBMIT: return "submit";
-    case NODUS__V1__MSG__BODY_GRANTS: return "grants";
-    case NODUS__V1__MSG__BODY_DONE: return "done";
-    case NODUS__V1__MSG__BODY_WAIT: return "wait";
-    case NODUS__V1__MSG__BODY_WAIT_DONE: return "wait_done";
-    case NODUS__V1__MSG__BODY_SET_WEIGHT: return "set_weight";
-    case NODUS__V1__MSG__BODY_STATUS_REQUEST: return "status_request";
-    case NODUS__V1__MSG__BODY_STATUS_REPLY: return "status_reply";
-    case NODUS__V1__MSG__BODY_ERROR: return "error";
-    case NODUS__V1__MSG__BODY_BYE: return "bye";
-    case NODUS__V1__MSG__BODY_DEVICE_DONE: return "device_done";
-    case NODUS__V1__MSG__BODY_DRAIN_REQUEST: return "drain_request";
-    case NODUS__V1__MSG__BODY_KILL_REQUEST: return "kill_request";
-    case NODUS__V1__MSG__BODY_TRACE_START: return "trace_start";
-    case NODUS__V1__MSG__BODY_TRACE_STOP: return "trace_stop";
-    case NODUS__V1__MSG__BODY_TRACE_CHUNK: return "trace_chunk";
-    case NODUS__V1__MSG__BODY_CTL_REPLY: return "ctl_reply";
-    default: return "unknown";
+    case NODUS__V1__MSG__BODY_HELLO:
+        return "hello";
+    case NODUS__V1__MSG__BODY_WELCOME:
+        return "welcome";
+    case NODUS__V1__MSG__BODY_SUBMIT:
+        return "submit";
+    case NODUS__V1__MSG__BODY_GRANTS:
+        return "grants";
+    case NODUS__V1__MSG__BODY_DONE:
+        return "done";
+    case NODUS__V1__MSG__BODY_WAIT:
+        return "wait";
+    case NODUS__V1__MSG__BODY_WAIT_DONE:
+        return "wait_done";
+    case NODUS__V1__MSG__BODY_SET_WEIGHT:
+        return "set_weight";
+    case NODUS__V1__MSG__BODY_STATUS_REQUEST:
+        return "status_request";
+    case NODUS__V1__MSG__BODY_STATUS_REPLY:
+        return "status_reply";
+    case NODUS__V1__MSG__BODY_ERROR:
+        return "error";
+    case NODUS__V1__MSG__BODY_BYE:
+        return "bye";
+    case NODUS__V1__MSG__BODY_DEVICE_DONE:
+        return "device_done";
+    case NODUS__V1__MSG__BODY_DRAIN_REQUEST:
+        return "drain_request";
+    case NODUS__V1__MSG__BODY_KILL_REQUEST:
+        return "kill_request";
+    case NODUS__V1__MSG__BODY_TRACE_START:
+        return "trace_start";
+    case NODUS__V1__MSG__BODY_TRACE_STOP:
+        return "trace_stop";
+    case NODUS__V1__MSG__BODY_TRACE_CHUNK:
+        return "trace_chunk";
+    case NODUS__V1__MSG__BODY_CTL_REPLY:
+        return "ctl_reply";
+    default:
+        return "unknown";
+    }
+}
+
+const char *device_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA:
+        return "cuda";
+    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL:
+        return "opencl";
+    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU:
+        return "cpu";
+    default:
+        return "unknown";
     }
 }

@@ -6,6 +6,8 @@
 #ifndef NODUS_PROTO_VALIDATE_H
 #define NODUS_PROTO_VALIDATE_H
 
+#include <stdint.h>
+
 #include "nodus.pb-c.h"
 
 /*
@@ -16,5 +18,8 @@ int msg_validate(const Nodus__V1__Msg *m, unsigned ncores, const char **why);
 
 /* Name of a message body for logs ("hello", "submit", ...). */
 const char *msg_body_name(const Nodus__V1__Msg *m);
+
+/* Name of a DeviceKind ("cpu", "cuda", "opencl"; "unknown" otherwise) for logs and nodusctl. */
+const char *device_kind_name(uint32_t kind);
 
 #endif

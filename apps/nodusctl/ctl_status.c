@@ -2,6 +2,7 @@
  * The status command and its two printers. Both printers take the reply as nodusd sent it; a
  * reply without counters (an older or partial daemon) prints zeros rather than failing.
  */
+#include "validate.h"
 #include "ctl_status.h"
 
 #include <inttypes.h>
@@ -15,20 +16,6 @@ static const Nodus__V1__DaemonCounters no_counters = NODUS__V1__DAEMON_COUNTERS_
 static const Nodus__V1__DaemonCounters *counters_of(const Nodus__V1__StatusReply *r)
 {
     return r->counters ? r->counters : &no_counters;
-}
-
-const char *status_kind_name(Nodus__V1__DeviceKind kind)
-{
-    switch (kind) {
-    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA:
-        return "cuda";
-    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL:
-        return "opencl";
-    case NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU:
-        return "cpu";
-    default:
-        return "unknown";
-    }
 }
 
 /* A core busy with no session is held by a CPU device (its label says which). */
@@ -169,7 +156,7 @@ void status_print_devices(const Nodus__V1__StatusReply *r, FILE *out)
                 snprintf(cores + n, sizeof cores - n, " held");
         }
         table_cell(t, "%" PRIu32, in->index);
-        table_cell(t, "%s", status_kind_name(in->kind));
+        table_cell(t, "%s", device_kind_name(in->kind));
         table_cell(t, "%s", in->name && in->name[0] ? in->name : "-");
         table_cell(t, "%" PRIu64, in->memory >> 20);
         table_cell(t, "%" PRIu32 "/%" PRIu32, d->in_flight, d->max_in_flight);
@@ -290,7 +277,7 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         const Nodus__V1__DeviceInfo *in = info_of(d);
         json_object_begin(&j, NULL);
         json_u64(&j, "index", in->index);
-        json_str(&j, "kind", status_kind_name(in->kind));
+        json_str(&j, "kind", device_kind_name(in->kind));
         json_str(&j, "name", in->name);
         json_str(&j, "vendor", in->vendor);
         json_u64(&j, "memory", in->memory);

@@ -16,7 +16,6 @@ int ctl_status(ctl_conn_t *c, int json, FILE *out, char *err, size_t errlen);
 void status_format_uptime(uint64_t ns, char *buf, size_t len);
 void status_print_sessions(const Nodus__V1__StatusReply *r, FILE *out);
 void status_print_devices(const Nodus__V1__StatusReply *r, FILE *out);
-const char *status_kind_name(Nodus__V1__DeviceKind kind);
 
 /* Human-readable: a header line, the settings, the cores table and the sessions table. */
 void status_print_text(const Nodus__V1__StatusReply *r, FILE *out);

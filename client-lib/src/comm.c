@@ -13,6 +13,7 @@
  * protobuf TaskSpec/Access pointer arrays are scratch arrays that only grow, and received
  * messages are unpacked into an arena that is reset after each message.
  */
+#include "array.h"
 #include "comm.h"
 
 #include <errno.h>
@@ -136,19 +137,6 @@ static void arena_reset(struct comm *c)
 
 /* ---- growth helpers ---- */
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p) return NODUS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 /* ---- wake-ups ---- */
 
 void comm_wake(nodus_t *n)
@@ -186,7 +174,7 @@ static int pack_submits(nodus_t *n, struct comm *c)
     submit_buf_t *b = &c->sending;
     if (b->ntasks == 0) return 0;
     void *arr = c->access_ptrs;
-    int rc = grow(&arr, &c->access_ptrs_cap, b->naccesses, sizeof *c->access_ptrs);
+    int rc = array_reserve(&arr, &c->access_ptrs_cap, b->naccesses, sizeof *c->access_ptrs);
     c->access_ptrs = arr;
     if (rc < 0) return rc;
     for (size_t i = 0; i < b->naccesses; i++)
@@ -197,7 +185,7 @@ static int pack_submits(nodus_t *n, struct comm *c)
     if (want > c->specs_cap) {
         size_t old = c->specs_cap;
         arr = c->specs;
-        rc = grow(&arr, &c->specs_cap, want, sizeof *c->specs);
+        rc = array_reserve(&arr, &c->specs_cap, want, sizeof *c->specs);
         c->specs = arr;
         if (rc < 0) return rc;
         Nodus__V1__TaskSpec **ptrs = realloc(c->spec_ptrs, c->specs_cap * sizeof *ptrs);
@@ -278,7 +266,7 @@ static int collect(nodus_t *n, struct comm *c)
     for (waiter_t *w = n->waiters; w && n->waits_unsent; w = w->next) {
         if (w->sent) continue;
         void *arr = c->waits;
-        rc = grow(&arr, &c->waits_cap, c->nwaits + 1, sizeof *c->waits);
+        rc = array_reserve(&arr, &c->waits_cap, c->nwaits + 1, sizeof *c->waits);
         c->waits = arr;
         if (rc < 0) break;
         c->waits[c->nwaits++] = (wait_msg_t){w->token, w->addr, w->len};
@@ -363,7 +351,7 @@ static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
     size_t k = g->n_grants;
     void *arr = c->items;
     size_t cap = c->items_cap;
-    int rc = grow(&arr, &cap, k, sizeof *c->items);
+    int rc = array_reserve(&arr, &cap, k, sizeof *c->items);
     c->items = arr;
     if (rc < 0) return rc;
     if (cap != c->items_cap) {

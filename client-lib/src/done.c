@@ -1,6 +1,7 @@
 /*
  * Completion reports (see done.h).
  */
+#include "array.h"
 #include "done.h"
 
 #include <stdlib.h>
@@ -8,19 +9,6 @@
 
 #include "comm.h"
 #include "nodus_limits.h"
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p) return NODUS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
 /* ---- the queues ---- */
 
@@ -32,7 +20,7 @@ static void push_id(nodus_t *n, uint64_t **ids, size_t *count, size_t *cap, uint
     int rc = 0;
     if (*count == *cap) {
         void *arr = *ids;
-        rc = grow(&arr, cap, *count + 1, sizeof **ids);
+        rc = array_reserve(&arr, cap, *count + 1, sizeof **ids);
         *ids = arr;
     }
     if (rc == 0) (*ids)[(*count)++] = id;
@@ -57,7 +45,7 @@ void done_push_cuda(nodus_t *n, uint64_t id, uint32_t pool_index, const void *ha
     int rc = 0;
     if (n->ncuda_done == n->cuda_done_cap) {
         void *arr = n->cuda_done;
-        rc = grow(&arr, &n->cuda_done_cap, n->ncuda_done + 1, sizeof *n->cuda_done);
+        rc = array_reserve(&arr, &n->cuda_done_cap, n->ncuda_done + 1, sizeof *n->cuda_done);
         n->cuda_done = arr;
     }
     if (rc == 0) {
@@ -166,7 +154,7 @@ static int cuda_events_build(done_batch_t *b)
     if (b->ncuda > b->cuda_scratch_cap) {
         size_t cap = b->cuda_scratch_cap;
         void *arr = b->cuda_ids;
-        int rc = grow(&arr, &cap, b->ncuda, sizeof *b->cuda_ids);
+        int rc = array_reserve(&arr, &cap, b->ncuda, sizeof *b->cuda_ids);
         b->cuda_ids = arr;
         if (rc < 0) return rc;
         Nodus__V1__CudaEvent *ev = realloc(b->cuda_events, cap * sizeof *ev);

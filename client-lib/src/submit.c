@@ -6,6 +6,7 @@
  * submission buffer must be one step. The buffer keeps its storage between batches, so the hot
  * path allocates nothing in steady state; the comm thread swaps it out whole.
  */
+#include "array.h"
 #include "submit.h"
 
 #include <stdlib.h>
@@ -94,34 +95,21 @@ void submit_buf_clear(submit_buf_t *b)
     b->labels_len = 0;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : first;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p) return NODUS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 /* Makes room for one more task; on failure the buffer is unchanged (capacity aside). */
 static int buf_reserve(submit_buf_t *b, size_t naccesses, size_t label_bytes)
 {
     if (b->naccesses + naccesses > UINT32_MAX || b->labels_len + label_bytes > UINT32_MAX)
         return NODUS_ELIMIT;
     void *p = b->tasks;
-    int rc = grow(&p, &b->tasks_cap, b->ntasks + 1, sizeof *b->tasks, 256);
+    int rc = array_reserve(&p, &b->tasks_cap, b->ntasks + 1, sizeof *b->tasks);
     b->tasks = p;
     if (rc < 0) return rc;
     p = b->accesses;
-    rc = grow(&p, &b->accesses_cap, b->naccesses + naccesses, sizeof *b->accesses, 1024);
+    rc = array_reserve(&p, &b->accesses_cap, b->naccesses + naccesses, sizeof *b->accesses);
     b->accesses = p;
     if (rc < 0) return rc;
     p = b->labels;
-    rc = grow(&p, &b->labels_cap, b->labels_len + label_bytes, 1, 4096);
+    rc = array_reserve(&p, &b->labels_cap, b->labels_len + label_bytes, 1);
     b->labels = p;
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "validate.h"
 #include "config.h"
 #include "devices.h"
 #include "log.h"
@@ -58,10 +59,10 @@ static void test_cpu_device_cores(void **state)
 static void test_kind_names(void **state)
 {
     (void)state;
-    assert_string_equal(devices_kind_name(NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA), "cuda");
-    assert_string_equal(devices_kind_name(NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL), "opencl");
-    assert_string_equal(devices_kind_name(NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU), "cpu");
-    assert_string_equal(devices_kind_name(99), "unknown");
+    assert_string_equal(device_kind_name(NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA), "cuda");
+    assert_string_equal(device_kind_name(NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL), "opencl");
+    assert_string_equal(device_kind_name(NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU), "cpu");
+    assert_string_equal(device_kind_name(99), "unknown");
 }
 
 static void test_discover_off(void **state)
