@@ -226,6 +226,10 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
         CHECK(c->welcomed);
         if ((why = model_on_wait_done(&c->model, m->wait_done->token))) fail_model(why);
         break;
+    case NODUS__V1__MSG__BODY_CTL_REPLY:
+    case NODUS__V1__MSG__BODY_TRACE_CHUNK:
+        CHECK(c->welcomed);
+        break;
     case NODUS__V1__MSG__BODY_STATUS_REPLY:
         CHECK(c->welcomed);
         CHECK(m->status_reply->n_cores == fuzz_ncores);
@@ -300,7 +304,7 @@ static int session_stalled(const harness_t *h, const session_t *s)
  */
 static int daemon_idle(harness_t *h)
 {
-    if (h->d.dirty) return 0;
+    if (h->d.dirty && !h->d.stopping) return 0; /* a stopping daemon dispatches nothing */
     for (session_t *s = h->d.sessions; s; s = s->next) {
         if (s->out.len > 0) return 0;
         if (!session_stalled(h, s) && (s->handle_closing || s->out_inflight > 0)) return 0;
@@ -393,6 +397,7 @@ static void conn_reset(conn_t *c)
 static int conn_open(harness_t *h, conn_t *c)
 {
     if (h->opened >= MAX_OPENED) return -1;
+    if (h->d.stopping) return -1; /* its listener is closed */
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
@@ -650,6 +655,38 @@ static void done_all(harness_t *h)
     }
 }
 
+/* An administrator's request on c (fuzz_session.h, ADMIN). */
+static void send_admin(harness_t *h, conn_t *c, uint8_t a)
+{
+    Nodus__V1__DrainRequest drain = NODUS__V1__DRAIN_REQUEST__INIT;
+    Nodus__V1__KillRequest kill = NODUS__V1__KILL_REQUEST__INIT;
+    Nodus__V1__TraceStart start = NODUS__V1__TRACE_START__INIT;
+    Nodus__V1__TraceStop stop = NODUS__V1__TRACE_STOP__INIT;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    switch (a & 3u) {
+    case 0:
+        m.body_case = NODUS__V1__MSG__BODY_DRAIN_REQUEST;
+        m.drain_request = &drain;
+        break;
+    case 1:
+        kill.session_id = ((a >> 2) & 3u) < FUZZ_SESSION_CONNS ? h->conns[(a >> 2) & 3u].session_id
+                                                               : (uint64_t)(a >> 4);
+        m.body_case = NODUS__V1__MSG__BODY_KILL_REQUEST;
+        m.kill_request = &kill;
+        break;
+    case 2:
+        start.capacity_events = (uint32_t)(a >> 2) * 512u;
+        m.body_case = NODUS__V1__MSG__BODY_TRACE_START;
+        m.trace_start = &start;
+        break;
+    default:
+        m.body_case = NODUS__V1__MSG__BODY_TRACE_STOP;
+        m.trace_stop = &stop;
+        break;
+    }
+    conn_send(h, c, &m);
+}
+
 /* ---- one input ---- */
 
 /* Builds the fake OpenCL devices dev_bits asks for (fuzz_session.h), as discovery would. */
@@ -720,6 +757,8 @@ static void harness_init(harness_t *h, uint8_t cfg_bits, uint8_t dev_bits)
     if (cfg_bits & FUZZ_CFG_RESERVE_AT_ONCE) cfg.reserve_after_ms = 0;
     if (cfg_bits & FUZZ_CFG_FEW_OUTSTANDING) cfg.max_outstanding_tasks = 8;
     if (cfg_bits & FUZZ_CFG_ONE_SESSION_PER_USER) cfg.max_sessions_per_user = 1;
+    cfg.trace_capacity = NODUS_MIN_TRACE_EVENTS; /* TraceStart's default ring, kept small */
+    if (dev_bits & FUZZ_SVC_DRAIN_NOW) cfg.drain_timeout_s = 0;
     if (dev_bits & FUZZ_DEV_TIGHT) {
         cfg.devices_slots = 2;
         cfg.devices_max_in_flight = 2;
@@ -801,6 +840,7 @@ static int op_has_arg(unsigned op)
     case FUZZ_OP_WAIT:
     case FUZZ_OP_SET_WEIGHT:
     case FUZZ_OP_DEVICE_DONE:
+    case FUZZ_OP_ADMIN:
         return 1;
     default:
         return 0;
@@ -818,6 +858,7 @@ static int op_writes(unsigned op)
     case FUZZ_OP_SET_WEIGHT:
     case FUZZ_OP_STATUS:
     case FUZZ_OP_BYE:
+    case FUZZ_OP_ADMIN:
         return 1;
     default:
         return 0;
@@ -849,7 +890,7 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
     if (len > size - *pos) len = size - *pos;
     *pos += len;
 
-    if (op == FUZZ_OP_PUMP || op > FUZZ_OP_DEVICE_DONE) {
+    if (op == FUZZ_OP_PUMP) {
         pump(h);
         return;
     }
@@ -907,6 +948,9 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
         break;
     case FUZZ_OP_STALL:
         c->stalled = !c->stalled;
+        break;
+    case FUZZ_OP_ADMIN:
+        send_admin(h, c, arg);
         break;
     }
 }

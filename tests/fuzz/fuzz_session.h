@@ -3,8 +3,9 @@
  * (gen_corpus.c), so that seeds and harness never disagree on what a byte means.
  *
  *   byte 0      configuration, enum fuzz_session_cfg
- *   byte 1      devices, enum fuzz_session_dev: how many fake OpenCL devices the daemon owns
- *               (0-3), whether the first is a CPU device holding the last core, tight bounds
+ *   byte 1      devices and service, enum fuzz_session_dev: how many fake OpenCL devices the
+ *               daemon owns (0-3), whether the first is a CPU device holding the last core,
+ *               tight device bounds, a drain that closes the sessions at once
  *   then records, each an op byte: op = b & 15, connection = (b >> 4) % FUZZ_SESSION_CONNS,
  *   followed by the op's operands:
  *     WRITE       u16 LE length, then that many bytes for the connection's socket (cut short at
@@ -35,7 +36,9 @@
  *     DEVICE_DONE u8 i: a DeviceDone for the i-th OpenCL task whose Done was sent (its device
  *                 work completed); with none, for the i-th granted task (before its Done: a
  *                 violation the daemon must refuse)
- *     (15: PUMP)
+ *     ADMIN       u8 a: an administrator's request (the daemon answers CtlReply, or TraceChunks):
+ *                 a & 3 = 0 DrainRequest, 1 KillRequest of connection (a >> 2) & 3's session
+ *                 (3: of session id a >> 4), 2 TraceStart of (a >> 2) * 512 events, 3 TraceStop
  * DONE, DONE_ONE, DONE_ALL and DEVICE_DONE first run the loop to idle so that the grants are
  * known; the others only write (WRITE runs the loop when the socket is full). A connection is
  * opened by the first op that writes to it, and reopened after CLOSE. After the last record
@@ -59,8 +62,9 @@ enum fuzz_session_cfg {
 };
 
 enum fuzz_session_dev {
-    FUZZ_DEV_CPU = 1 << 2,   /* device 0 is a CPU device (PoCL-like): holds the last core(s) */
-    FUZZ_DEV_TIGHT = 1 << 3, /* devices.slots 2, max_in_flight 2, max_in_flight_per_session 1 */
+    FUZZ_DEV_CPU = 1 << 2,       /* device 0 is a CPU device (PoCL-like): holds the last core(s) */
+    FUZZ_DEV_TIGHT = 1 << 3,     /* devices.slots 2, max_in_flight 2, max_in_flight_per_session 1 */
+    FUZZ_SVC_DRAIN_NOW = 1 << 4, /* daemon.drain_timeout_s = 0 (else 60: a drain waits) */
 };
 /* OpenCL devices the daemon owns: bits 0-1 of byte 1. */
 #define FUZZ_DEV_COUNT(b) ((size_t)((b)&3u))
@@ -81,7 +85,14 @@ enum fuzz_session_op {
     FUZZ_OP_BYE = 12,
     FUZZ_OP_STALL = 13,
     FUZZ_OP_DEVICE_DONE = 14,
+    FUZZ_OP_ADMIN = 15,
 };
+
+/* ADMIN operand */
+#define FUZZ_ADMIN_DRAIN          0u
+#define FUZZ_ADMIN_KILL_CONN(c)   (1u | ((unsigned)(c) << 2))
+#define FUZZ_ADMIN_TRACE_START(k) (2u | ((unsigned)(k) << 2)) /* k * 512 events */
+#define FUZZ_ADMIN_TRACE_STOP     3u
 
 /* HELLO operand bits */
 #define FUZZ_HELLO_CTL       0x01

@@ -738,6 +738,44 @@ static void gen_sessions(void)
     save("session", "opencl_without_device", &b);
     buf_free(&b);
 
+    /* ---- an administrator: trace, kill, drain ---- */
+
+    /* a trace recorded around a client's work and sent back in chunks; a session killed */
+    s_begin_dev(&b, 0, 1);
+    s_op1(&b, FUZZ_OP_HELLO, 2, FUZZ_HELLO_CTL);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_TRACE_START(0));
+    s_hello(&b, 0, "traced");
+    s_hello(&b, 1, "victim");
+    s_submit(&b, 0, 6, T_OPENCL | T_INOUT | T_SLOT(2));
+    s_submit(&b, 1, 4, T_NO_ACCESS);
+    s_op1(&b, FUZZ_OP_DONE, 1, 1);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_KILL_CONN(1));
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_TRACE_STOP);
+    s_op(&b, FUZZ_OP_PUMP, 2);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_TRACE_STOP); /* nothing recording: a CtlReply */
+    s_op(&b, FUZZ_OP_PUMP, 2);
+    save("session", "admin_trace_kill", &b);
+    buf_free(&b);
+
+    /* a drain while a client works: new clients refused, the daemon stops after the last */
+    for (int now = 0; now < 2; now++) {
+        s_begin_dev(&b, 0, now ? FUZZ_SVC_DRAIN_NOW : 0);
+        s_hello(&b, 0, "working");
+        s_submit(&b, 0, 5, T_INOUT | T_SLOT(0));
+        s_op1(&b, FUZZ_OP_HELLO, 2, FUZZ_HELLO_CTL);
+        s_op1(&b, FUZZ_OP_DONE, 0, 1);
+        s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_DRAIN);
+        s_op(&b, FUZZ_OP_PUMP, 2);
+        s_hello(&b, 1, "late"); /* refused: draining */
+        s_op(&b, FUZZ_OP_PUMP, 1);
+        s_op(&b, FUZZ_OP_DONE_ALL, 0);
+        s_op(&b, FUZZ_OP_BYE, 0);
+        s_op(&b, FUZZ_OP_PUMP, 0);
+        save("session", now ? "admin_drain_now" : "admin_drain", &b);
+        buf_free(&b);
+    }
+
     /* ---- violations: each must end in Error and a dropped session ---- */
     static const uint64_t id1 = 1, id7 = 7;
     struct {
