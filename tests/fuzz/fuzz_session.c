@@ -9,14 +9,21 @@
  *
  * Oracles besides the sanitizers (leaks included):
  *   - everything the daemon sends frames, decodes and validates; no grant names a core the daemon
- *     does not own, or a task already granted and not done; nothing follows an Error;
+ *     does not own, or a task already granted and not done; a device grant names a device of
+ *     its kind, a slot below the device's, one body core and never a core its CPU device holds;
+ *     nothing follows an Error;
  *   - the task flow's semantics (session_model.h): no task granted before an earlier task it
  *     conflicts with has completed, no Wait answered early, and once every client has answered
  *     every grant (DONE_ALL), every task has run and every Wait has been answered;
- *   - after every pump: each busy core runs a RUNNING task of a live CLIENT session, the free-core
- *     count matches, and each session's live tasks equal submitted - done;
+ *   - after every pump: each core is free, heads a RUNNING task of a live CLIENT session, or is
+ *     held by a CPU device with tasks in flight (and such a device holds its cores); in-flight
+ *     counts stay within the device's and the per-session bounds; each session's live tasks
+ *     equal submitted - done;
  *   - at the end, with every connection closed (or the daemon stopped under them): no session
- *     left, every core free, every session counted, and uv_loop_close() == 0 after daemon_stop.
+ *     left, every core free, nothing in flight on a device, every session counted, and
+ *     uv_loop_close() == 0 after daemon_stop.
+ * The daemon may own fake OpenCL devices (no runtime is needed: OpenCL completion is reported by
+ * the client, DeviceDone), one of them a CPU device holding the last core.
  * Set NODUS_FUZZ_LOG=debug (or another level) to see the daemon's log.
  */
 #include <errno.h>
@@ -34,6 +41,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "devices.h"
 #include "frame.h"
 #include "fuzz_session.h"
 #include "log.h"
@@ -70,6 +78,12 @@ static size_t fuzz_ncores = 2;
 /* Rounds of DONE_ALL before it gives up (each round finishes at least one task). */
 #define DONE_ALL_MAX_ROUNDS 100000u
 
+/* A grant not yet answered with a Done. */
+typedef struct grant_rec {
+    uint64_t id;
+    int opencl; /* granted on an OpenCL device: completes at DeviceDone */
+} grant_rec_t;
+
 typedef struct conn {
     int fd;       /* harness end; -1 when not open */
     int wr_shut;  /* SHUT_WR done */
@@ -80,8 +94,10 @@ typedef struct conn {
     int welcomed; /* got Welcome */
     int errored;  /* got Error */
     frame_reader_t in;
-    uint64_t *granted; /* granted and not yet answered, in grant order (owned) */
+    grant_rec_t *granted; /* granted and not yet answered, in grant order (owned) */
     size_t ngranted, granted_cap;
+    uint64_t *inflight; /* OpenCL tasks whose Done was sent, not their DeviceDone (owned) */
+    size_t ninflight, inflight_cap;
     uint64_t next_id;    /* next task id of this harness's SUBMITs */
     uint64_t session_id; /* the daemon's session serving this connection */
     session_model_t model;
@@ -93,7 +109,8 @@ typedef struct harness {
     uv_async_t listener; /* stands in for the listening socket: keeps the loop alive */
     conn_t conns[FUZZ_SESSION_CONNS];
     unsigned opened;
-    uint8_t cfg; /* enum fuzz_session_cfg */
+    uint8_t cfg;     /* enum fuzz_session_cfg */
+    uint8_t dev_cfg; /* enum fuzz_session_dev */
 } harness_t;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -116,6 +133,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- reading what the daemon sends ---- */
 
+/* The fake devices of the current input (set by harness_init; the daemon owns the same). */
+static size_t fuzz_ndevices;
+static uint32_t fuzz_slots;
+static const uint32_t *fuzz_device_cpus; /* device 0's held CPU ids if it is a CPU device */
+static size_t fuzz_device_ncpus;
+
 static int core_owned(uint32_t cpu)
 {
     for (size_t i = 0; i < fuzz_ncores; i++)
@@ -128,6 +151,22 @@ static void fail_model(const char *why)
 {
     fprintf(stderr, "fuzz_session: the daemon's answer breaks the model: %s\n", why);
     abort();
+}
+
+/* A grant's kind, device, slot and cores agree with the devices the daemon owns. */
+static void check_device_grant(const Nodus__V1__Grant *g)
+{
+    if (g->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU) {
+        CHECK(g->device == 0 && g->slot == 0);
+        return;
+    }
+    CHECK(g->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL); /* the only kind owned */
+    CHECK(g->device < fuzz_ndevices);
+    CHECK(g->slot < fuzz_slots);
+    CHECK(g->n_cores == 1); /* the body only enqueues */
+    if (g->device == 0)
+        for (size_t k = 0; k < fuzz_device_ncpus; k++)
+            CHECK(g->cores[0] != fuzz_device_cpus[k]); /* never a core its device holds */
 }
 
 static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
@@ -148,6 +187,7 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
     switch (m->body_case) {
     case NODUS__V1__MSG__BODY_WELCOME:
         CHECK(!c->welcomed);
+        CHECK(m->welcome->n_devices == fuzz_ndevices);
         CHECK(m->welcome->n_cores == fuzz_ncores);
         for (size_t i = 0; i < fuzz_ncores; i++)
             CHECK(m->welcome->cores[i] == fuzz_cpus[i]);
@@ -161,16 +201,21 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
             for (size_t k = 0; k < g->n_cores; k++)
                 CHECK(core_owned(g->cores[k]));
             for (size_t k = 0; k < c->ngranted; k++)
-                CHECK(c->granted[k] != g->task_id); /* granted twice */
-            if ((why = model_on_grant(&c->model, g->task_id))) fail_model(why);
+                CHECK(c->granted[k].id != g->task_id); /* granted twice */
+            for (size_t k = 0; k < c->ninflight; k++)
+                CHECK(c->inflight[k] != g->task_id); /* granted again while on its device */
+            check_device_grant(g);
+            if ((why = model_on_grant(&c->model, g->task_id, g->kind))) fail_model(why);
             if (c->ngranted == c->granted_cap) {
                 size_t cap = c->granted_cap ? c->granted_cap * 2 : 16;
-                uint64_t *ng = realloc(c->granted, cap * sizeof *ng);
+                grant_rec_t *ng = realloc(c->granted, cap * sizeof *ng);
                 CHECK(ng != NULL);
                 c->granted = ng;
                 c->granted_cap = cap;
             }
-            c->granted[c->ngranted++] = g->task_id;
+            c->granted[c->ngranted].id = g->task_id;
+            c->granted[c->ngranted++].opencl =
+                g->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL;
         }
         break;
     case NODUS__V1__MSG__BODY_ERROR:
@@ -181,9 +226,14 @@ static void on_daemon_msg(conn_t *c, const Nodus__V1__Msg *m)
         CHECK(c->welcomed);
         if ((why = model_on_wait_done(&c->model, m->wait_done->token))) fail_model(why);
         break;
+    case NODUS__V1__MSG__BODY_CTL_REPLY:
+    case NODUS__V1__MSG__BODY_TRACE_CHUNK:
+        CHECK(c->welcomed);
+        break;
     case NODUS__V1__MSG__BODY_STATUS_REPLY:
         CHECK(c->welcomed);
         CHECK(m->status_reply->n_cores == fuzz_ncores);
+        CHECK(m->status_reply->n_devices == fuzz_ndevices);
         break;
     default:
         CHECK(!"the daemon sent a message only peers send");
@@ -254,7 +304,7 @@ static int session_stalled(const harness_t *h, const session_t *s)
  */
 static int daemon_idle(harness_t *h)
 {
-    if (h->d.dirty) return 0;
+    if (h->d.dirty && !h->d.stopping) return 0; /* a stopping daemon dispatches nothing */
     for (session_t *s = h->d.sessions; s; s = s->next) {
         if (s->out.len > 0) return 0;
         if (!session_stalled(h, s) && (s->handle_closing || s->out_inflight > 0)) return 0;
@@ -271,16 +321,34 @@ static int daemon_idle(harness_t *h)
 static void check_consistent(harness_t *h)
 {
     daemon_t *d = &h->d;
-    size_t busy = 0, listed = 0, open = 0;
+    size_t busy = 0, held = 0, listed = 0, open = 0;
     for (size_t i = 0; i < d->ncores; i++) {
         task_t *t = sched_core_task(d->sched, i);
+        int by = sched_core_held_by(d->sched, i);
+        if (by >= 0) { /* held: by a CPU device with work in flight, and no body on it */
+            held++;
+            CHECK(t == NULL);
+            CHECK((size_t)by < sched_ndevices(d->sched) && d->devices.list[by].cpu_device);
+            CHECK(sched_device_in_flight(d->sched, (size_t)by) > 0);
+            continue;
+        }
         if (!t) continue;
         busy++;
         CHECK(t->state == TASK_RUNNING && t->kind == TASK_KIND_CPU);
         CHECK(session_listed(d, t->session));
         CHECK(t->session->state == SESSION_CLIENT);
     }
-    CHECK(sched_free_cores(d->sched) == d->ncores - busy);
+    CHECK(sched_free_cores(d->sched) == d->ncores - busy - held);
+    for (size_t k = 0; k < sched_ndevices(d->sched); k++) {
+        uint32_t in_flight = sched_device_in_flight(d->sched, k);
+        CHECK(in_flight <= sched_device_max_in_flight(d->sched, k));
+        if (d->devices.list[k].cpu_device)
+            CHECK(!sched_device_cores_held(d->sched, k) == !in_flight);
+        for (session_t *s = d->sessions; s; s = s->next)
+            if (s->client)
+                CHECK(sched_client_device_in_flight(s->client, k) <=
+                      d->cfg.devices_max_per_session);
+    }
     for (session_t *s = d->sessions; s; s = s->next) {
         listed++;
         CHECK(s->d == d);
@@ -316,6 +384,7 @@ static void conn_reset(conn_t *c)
 {
     frame_reader_free(&c->in);
     free(c->granted);
+    free(c->inflight);
     model_free(&c->model);
     memset(c, 0, sizeof *c);
     c->fd = -1;
@@ -328,6 +397,7 @@ static void conn_reset(conn_t *c)
 static int conn_open(harness_t *h, conn_t *c)
 {
     if (h->opened >= MAX_OPENED) return -1;
+    if (h->d.stopping) return -1; /* its listener is closed */
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
@@ -391,18 +461,58 @@ static void conn_send(harness_t *h, conn_t *c, const Nodus__V1__Msg *m)
     frame_buf_free(&b);
 }
 
-/* Sends one Done for granted[idx .. idx + n) and forgets them. */
+/*
+ * Sends one Done for granted[idx .. idx + n) and forgets them; those granted on an OpenCL device
+ * now wait for their DeviceDone.
+ */
 static void send_done(harness_t *h, conn_t *c, size_t idx, size_t n)
 {
+    uint64_t *ids = malloc(n * sizeof *ids);
+    CHECK(ids != NULL);
+    if (c->ninflight + n > c->inflight_cap) {
+        size_t cap = c->inflight_cap ? c->inflight_cap : 16;
+        while (cap < c->ninflight + n)
+            cap *= 2;
+        uint64_t *ni = realloc(c->inflight, cap * sizeof *ni);
+        CHECK(ni != NULL);
+        c->inflight = ni;
+        c->inflight_cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = c->granted[idx + i].id;
+        if (c->granted[idx + i].opencl) c->inflight[c->ninflight++] = ids[i];
+    }
     Nodus__V1__Done done = NODUS__V1__DONE__INIT;
     done.n_task_ids = n;
-    done.task_ids = c->granted + idx;
+    done.task_ids = ids;
     Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
     m.body_case = NODUS__V1__MSG__BODY_DONE;
     m.done = &done;
     conn_send(h, c, &m);
+    free(ids);
     memmove(c->granted + idx, c->granted + idx + n, (c->ngranted - idx - n) * sizeof *c->granted);
     c->ngranted -= n;
+}
+
+/* Sends one DeviceDone for ids[0 .. n). */
+static void send_device_done(harness_t *h, conn_t *c, uint64_t *ids, size_t n)
+{
+    Nodus__V1__DeviceDone dd = NODUS__V1__DEVICE_DONE__INIT;
+    dd.n_task_ids = n;
+    dd.task_ids = ids;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    m.body_case = NODUS__V1__MSG__BODY_DEVICE_DONE;
+    m.device_done = &dd;
+    conn_send(h, c, &m);
+}
+
+/* Reports the device work of inflight[idx .. idx + n) complete and forgets them. */
+static void send_inflight_done(harness_t *h, conn_t *c, size_t idx, size_t n)
+{
+    send_device_done(h, c, c->inflight + idx, n);
+    memmove(c->inflight + idx, c->inflight + idx + n,
+            (c->ninflight - idx - n) * sizeof *c->inflight);
+    c->ninflight -= n;
 }
 
 /* One Submit of n tasks described by one byte each (fuzz_session.h). */
@@ -416,7 +526,10 @@ static void send_submit(harness_t *h, conn_t *c, const uint8_t *desc, size_t n)
         nodus__v1__task_spec__init(t);
         t->id = c->next_id++;
         t->ncores = (b & 0x20) ? 2 : 1;
-        t->priority = (b & 0x40) ? 1 : 0;
+        t->priority = (b & 7u) == 7u ? 1 : 0;
+        if (b & 0x40) /* offers OpenCL; with bit 5, OpenCL only */
+            t->impls = (1u << NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL) |
+                       ((b & 0x20) ? 0u : 1u << NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU);
         uint64_t addr = 0x1000u + 64u * (b & 7u);
         unsigned mode = (b >> 3) & 3u;
         for (size_t k = 0; k < 2; k++) {
@@ -503,17 +616,6 @@ static void send_bye(harness_t *h, conn_t *c)
     conn_send(h, c, &m);
 }
 
-static void send_device_done(harness_t *h, conn_t *c, uint64_t id)
-{
-    Nodus__V1__DeviceDone dd = NODUS__V1__DEVICE_DONE__INIT;
-    dd.n_task_ids = 1;
-    dd.task_ids = &id;
-    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
-    m.body_case = NODUS__V1__MSG__BODY_DEVICE_DONE;
-    m.device_done = &dd;
-    conn_send(h, c, &m);
-}
-
 /*
  * Every client answers all its grants until the daemon grants no more. Then, unless a
  * connection may hold cores it cannot give back (it does not read, the harness gave up writing
@@ -528,8 +630,13 @@ static void done_all(harness_t *h)
         int sent = 0;
         for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
             conn_t *c = &h->conns[i];
-            if (c->fd >= 0 && !c->wr_dead && !c->wr_shut && c->ngranted > 0) {
+            if (c->fd < 0 || c->wr_dead || c->wr_shut) continue;
+            if (c->ngranted > 0) {
                 send_done(h, c, 0, c->ngranted);
+                sent = 1;
+            }
+            if (c->ninflight > 0) { /* after the Done, as a client's event callback would */
+                send_inflight_done(h, c, 0, c->ninflight);
                 sent = 1;
             }
         }
@@ -548,12 +655,94 @@ static void done_all(harness_t *h)
     }
 }
 
+/* An administrator's request on c (fuzz_session.h, ADMIN). */
+static void send_admin(harness_t *h, conn_t *c, uint8_t a)
+{
+    Nodus__V1__DrainRequest drain = NODUS__V1__DRAIN_REQUEST__INIT;
+    Nodus__V1__KillRequest kill = NODUS__V1__KILL_REQUEST__INIT;
+    Nodus__V1__TraceStart start = NODUS__V1__TRACE_START__INIT;
+    Nodus__V1__TraceStop stop = NODUS__V1__TRACE_STOP__INIT;
+    Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
+    switch (a & 3u) {
+    case 0:
+        m.body_case = NODUS__V1__MSG__BODY_DRAIN_REQUEST;
+        m.drain_request = &drain;
+        break;
+    case 1:
+        kill.session_id = ((a >> 2) & 3u) < FUZZ_SESSION_CONNS ? h->conns[(a >> 2) & 3u].session_id
+                                                               : (uint64_t)(a >> 4);
+        m.body_case = NODUS__V1__MSG__BODY_KILL_REQUEST;
+        m.kill_request = &kill;
+        break;
+    case 2:
+        start.capacity_events = (uint32_t)(a >> 2) * 512u;
+        m.body_case = NODUS__V1__MSG__BODY_TRACE_START;
+        m.trace_start = &start;
+        break;
+    default:
+        m.body_case = NODUS__V1__MSG__BODY_TRACE_STOP;
+        m.trace_stop = &stop;
+        break;
+    }
+    conn_send(h, c, &m);
+}
+
 /* ---- one input ---- */
 
-static void harness_init(harness_t *h, uint8_t cfg_bits)
+/* Builds the fake OpenCL devices dev_bits asks for (fuzz_session.h), as discovery would. */
+static void fake_devices(devices_t *dv, uint8_t dev_bits, const nodus_config_t *cfg)
+{
+    memset(dv, 0, sizeof *dv);
+    dv->n = FUZZ_DEV_COUNT(dev_bits);
+    dv->slots = cfg->devices_slots;
+    if (dv->n == 0) return;
+    dv->list = calloc(dv->n, sizeof *dv->list);
+    dv->info = calloc(dv->n, sizeof *dv->info);
+    dv->info_ptrs = calloc(dv->n, sizeof *dv->info_ptrs);
+    CHECK(dv->list && dv->info && dv->info_ptrs);
+    for (size_t i = 0; i < dv->n; i++) {
+        device_t *d = &dv->list[i];
+        d->kind = NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL;
+        snprintf(d->name, sizeof d->name, "fuzz device %zu", i);
+        snprintf(d->vendor, sizeof d->vendor, "nodus");
+        snprintf(d->platform, sizeof d->platform, "fuzz");
+        d->platform_device = (uint32_t)i;
+        d->memory = 1u << 30;
+        d->discovery_index = (uint32_t)i;
+        if (i == 0 && (dev_bits & FUZZ_DEV_CPU)) { /* holds the last core(s), as PoCL's would */
+            size_t k = devices_cpu_device_cores(cfg->devices_opencl_cpu_cores, fuzz_ncores);
+            d->cpu_device = 1;
+            d->ncores = k;
+            d->core_index = calloc(k ? k : 1, sizeof *d->core_index);
+            d->cpus = calloc(k ? k : 1, sizeof *d->cpus);
+            CHECK(d->core_index && d->cpus);
+            for (size_t j = 0; j < k; j++) {
+                d->core_index[j] = (uint32_t)(fuzz_ncores - k + j);
+                d->cpus[j] = fuzz_cpus[fuzz_ncores - k + j];
+            }
+        }
+        Nodus__V1__DeviceInfo *in = &dv->info[i];
+        nodus__v1__device_info__init(in);
+        in->index = (uint32_t)i;
+        in->kind = NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL;
+        in->name = d->name;
+        in->vendor = d->vendor;
+        in->memory = d->memory;
+        in->slots = dv->slots;
+        in->platform = d->platform;
+        in->platform_device = d->platform_device;
+        in->cpu_device = d->cpu_device != 0;
+        in->n_cores = d->ncores;
+        in->cores = d->cpus;
+        dv->info_ptrs[i] = in;
+    }
+}
+
+static void harness_init(harness_t *h, uint8_t cfg_bits, uint8_t dev_bits)
 {
     memset(h, 0, sizeof *h);
     h->cfg = cfg_bits;
+    h->dev_cfg = dev_bits;
     fuzz_ncores = (cfg_bits & FUZZ_CFG_THREE_CORES) ? 3 : 2;
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_init(&h->conns[i].in, NODUS_MAX_FRAME);
@@ -568,6 +757,13 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
     if (cfg_bits & FUZZ_CFG_RESERVE_AT_ONCE) cfg.reserve_after_ms = 0;
     if (cfg_bits & FUZZ_CFG_FEW_OUTSTANDING) cfg.max_outstanding_tasks = 8;
     if (cfg_bits & FUZZ_CFG_ONE_SESSION_PER_USER) cfg.max_sessions_per_user = 1;
+    cfg.trace_capacity = NODUS_MIN_TRACE_EVENTS; /* TraceStart's default ring, kept small */
+    if (dev_bits & FUZZ_SVC_DRAIN_NOW) cfg.drain_timeout_s = 0;
+    if (dev_bits & FUZZ_DEV_TIGHT) {
+        cfg.devices_slots = 2;
+        cfg.devices_max_in_flight = 2;
+        cfg.devices_max_per_session = 1;
+    }
     uint32_t *cpus = malloc(fuzz_ncores * sizeof *cpus);
     CHECK(cpus != NULL);
     memcpy(cpus, fuzz_cpus, fuzz_ncores * sizeof *cpus);
@@ -576,7 +772,17 @@ static void harness_init(harness_t *h, uint8_t cfg_bits)
     sigaction(SIGINT, NULL, &old_int);
     sigaction(SIGTERM, NULL, &old_term);
     CHECK(uv_loop_init(&h->loop) == 0);
-    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, fuzz_ncores, NULL) == 0); /* takes cpus */
+    devices_t devices;
+    fake_devices(&devices, dev_bits, &cfg);
+    fuzz_ndevices = devices.n;
+    fuzz_slots = devices.slots;
+    /* takes cpus and the devices */
+    CHECK(daemon_init(&h->d, &h->loop, &cfg, cpus, fuzz_ncores, &devices) == 0);
+    fuzz_device_ncpus = 0;
+    if (h->d.devices.n > 0 && h->d.devices.list[0].cpu_device) {
+        fuzz_device_cpus = h->d.devices.list[0].cpus;
+        fuzz_device_ncpus = h->d.devices.list[0].ncores;
+    }
     uv_signal_stop(&h->d.sig_int);
     uv_signal_stop(&h->d.sig_term);
     sigaction(SIGINT, &old_int, NULL);
@@ -605,6 +811,8 @@ static void harness_finish(harness_t *h)
     CHECK(d->sessions == NULL); /* no session leaked */
     CHECK(d->nsessions_open == 0);
     CHECK(sched_free_cores(d->sched) == d->ncores); /* every core came back */
+    for (size_t k = 0; k < sched_ndevices(d->sched); k++)
+        CHECK(sched_device_in_flight(d->sched, k) == 0 && !sched_device_cores_held(d->sched, k));
     CHECK(d->counters.sessions_total == h->opened);
     if (!stop_first) {
         uv_close((uv_handle_t *)&h->listener, NULL);
@@ -616,6 +824,7 @@ static void harness_finish(harness_t *h)
     for (size_t i = 0; i < FUZZ_SESSION_CONNS; i++) {
         frame_reader_free(&h->conns[i].in);
         free(h->conns[i].granted);
+        free(h->conns[i].inflight);
         model_free(&h->conns[i].model);
     }
 }
@@ -631,6 +840,7 @@ static int op_has_arg(unsigned op)
     case FUZZ_OP_WAIT:
     case FUZZ_OP_SET_WEIGHT:
     case FUZZ_OP_DEVICE_DONE:
+    case FUZZ_OP_ADMIN:
         return 1;
     default:
         return 0;
@@ -648,6 +858,7 @@ static int op_writes(unsigned op)
     case FUZZ_OP_SET_WEIGHT:
     case FUZZ_OP_STATUS:
     case FUZZ_OP_BYE:
+    case FUZZ_OP_ADMIN:
         return 1;
     default:
         return 0;
@@ -679,7 +890,7 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
     if (len > size - *pos) len = size - *pos;
     *pos += len;
 
-    if (op == FUZZ_OP_PUMP || op > FUZZ_OP_DEVICE_DONE) {
+    if (op == FUZZ_OP_PUMP) {
         pump(h);
         return;
     }
@@ -706,7 +917,12 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
         break;
     case FUZZ_OP_DEVICE_DONE:
         pump(h);
-        if (c->ngranted > 0) send_device_done(h, c, c->granted[arg % c->ngranted]);
+        if (c->ninflight > 0) {
+            send_inflight_done(h, c, arg % c->ninflight, 1);
+        } else if (c->ngranted > 0) { /* before its Done: a violation */
+            uint64_t id = c->granted[arg % c->ngranted].id;
+            send_device_done(h, c, &id, 1);
+        }
         break;
     case FUZZ_OP_CLOSE:
         conn_close(c);
@@ -733,15 +949,18 @@ static void run_op(harness_t *h, unsigned op, conn_t *c, const uint8_t *data, si
     case FUZZ_OP_STALL:
         c->stalled = !c->stalled;
         break;
+    case FUZZ_OP_ADMIN:
+        send_admin(h, c, arg);
+        break;
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static harness_t h;
-    if (size < 1) return 0;
-    harness_init(&h, data[0]);
-    size_t pos = 1;
+    if (size < 2) return 0;
+    harness_init(&h, data[0], data[1]);
+    size_t pos = 2;
     while (pos < size) {
         uint8_t opb = data[pos++];
         run_op(&h, opb & 15u, &h.conns[(opb >> 4) % FUZZ_SESSION_CONNS], data, size, &pos);

@@ -419,15 +419,28 @@ static void s_bye(buf_t *b, unsigned conn)
 #define T_INOUT     0x10
 #define T_PARTIAL   0x18
 #define T_TWO_CORES 0x20
-#define T_PRIO      0x40
+#define T_OPENCL    0x40 /* offers OpenCL too; with T_TWO_CORES, OpenCL only */
 #define T_NO_ACCESS 0x80
+#define T_PRIO      T_SLOT(7) /* slot 7 tasks have priority 1 */
+
+/* The two configuration bytes that start a session seed. */
+static void s_begin_dev(buf_t *b, unsigned cfg, unsigned dev)
+{
+    put_u8(b, cfg);
+    put_u8(b, dev);
+}
+
+static void s_begin(buf_t *b, unsigned cfg)
+{
+    s_begin_dev(b, cfg, 0);
+}
 
 static void gen_sessions(void)
 {
     buf_t b = {0}, m = {0};
 
     /* a dependency chain, answered one Done at a time, then a wait for all and Bye */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "chain");
     s_submit(&b, 0, 12, T_INOUT | T_SLOT(0));
     for (int i = 0; i < 12; i++)
@@ -439,7 +452,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* a fan-out: one writer, readers in parallel, a final writer; range waits in between */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "fanout");
     s_submit(&b, 0, 1, T_OUT | T_SLOT(0));
     s_submit(&b, 0, 6, T_IN | T_SLOT(0));
@@ -457,7 +470,7 @@ static void gen_sessions(void)
 
     /* wide tasks among narrow ones: reservations, backfill; on two cores and on three */
     for (int three = 0; three < 2; three++) {
-        put_u8(&b, FUZZ_CFG_RESERVE_AT_ONCE | (three ? FUZZ_CFG_THREE_CORES : 0));
+        s_begin(&b, FUZZ_CFG_RESERVE_AT_ONCE | (three ? FUZZ_CFG_THREE_CORES : 0));
         s_hello(&b, 0, "wide");
         s_submit(&b, 0, 3, T_NO_ACCESS);
         s_submit(&b, 0, 2, T_NO_ACCESS | T_TWO_CORES);
@@ -473,7 +486,7 @@ static void gen_sessions(void)
     }
 
     /* many short independent tasks: the measured task time turns lookahead on */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "short");
     s_submit(&b, 0, 60, T_NO_ACCESS);
     for (int i = 0; i < 30; i++)
@@ -483,7 +496,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* a control connection asks for status, while a client runs and after */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "busy");
     s_submit(&b, 0, 4, T_NO_ACCESS);
     hello(&m, NODUS__V1__ROLE__ROLE_CTL, 1, 1, "", 0);
@@ -499,7 +512,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* three clients share the cores; one is killed (closed) holding cores */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "a");
     s_hello(&b, 1, "b");
     s_hello(&b, 2, "c");
@@ -515,7 +528,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* weights: a heavy and a light job, then a new weight */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     hello(&m, NODUS__V1__ROLE__ROLE_CLIENT, 1, 1, "light", 1);
     s_write(&b, 0, &m);
     hello(&m, NODUS__V1__ROLE__ROLE_CLIENT, 1, 1, "heavy", 3);
@@ -532,7 +545,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* end of stream with work outstanding, after a half-close */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "halfclose");
     s_submit(&b, 0, 5, T_OUT | T_SLOT(2));
     s_op(&b, FUZZ_OP_PUMP, 0);
@@ -542,7 +555,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* Bye with tasks running */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "bye");
     s_submit(&b, 0, 4, T_NO_ACCESS);
     s_op(&b, FUZZ_OP_PUMP, 0);
@@ -552,7 +565,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* reconnect: the slot's second connection is a new session */
-    put_u8(&b, 0);
+    s_begin(&b, 0);
     s_hello(&b, 0, "first");
     s_submit(&b, 0, 3, T_INOUT);
     s_op(&b, FUZZ_OP_PUMP, 0);
@@ -564,7 +577,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* limits: outstanding tasks, sessions per user */
-    put_u8(&b, FUZZ_CFG_FEW_OUTSTANDING);
+    s_begin(&b, FUZZ_CFG_FEW_OUTSTANDING);
     s_hello(&b, 0, "greedy");
     s_submit(&b, 0, 6, T_NO_ACCESS);
     s_submit(&b, 0, 6, T_NO_ACCESS);
@@ -572,7 +585,7 @@ static void gen_sessions(void)
     save("session", "limit_outstanding", &b);
     buf_free(&b);
 
-    put_u8(&b, FUZZ_CFG_ONE_SESSION_PER_USER);
+    s_begin(&b, FUZZ_CFG_ONE_SESSION_PER_USER);
     s_hello(&b, 0, "one");
     s_op(&b, FUZZ_OP_PUMP, 0);
     s_hello(&b, 1, "two");
@@ -583,7 +596,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* the harness's own messages: hello ops, waits queued behind running tasks, status, bye */
-    put_u8(&b, FUZZ_CFG_TRACE);
+    s_begin(&b, FUZZ_CFG_TRACE);
     s_op1(&b, FUZZ_OP_HELLO, 0, FUZZ_HELLO_JOB(1) | FUZZ_HELLO_WEIGHT(2));
     s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_CTL);
     s_submit(&b, 0, 6, T_INOUT | T_SLOT(3));
@@ -608,7 +621,7 @@ static void gen_sessions(void)
 
     /* a peer that stops reading: output backs up into write requests, then it is dropped
      * (an Error waiting to be written) or closes with replies unread */
-    put_u8(&b, FUZZ_CFG_SMALL_BUFFERS);
+    s_begin(&b, FUZZ_CFG_SMALL_BUFFERS);
     s_op1(&b, FUZZ_OP_HELLO, 0, 0);
     s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_CTL);
     s_op(&b, FUZZ_OP_STALL, 1);
@@ -629,7 +642,7 @@ static void gen_sessions(void)
     buf_free(&b);
 
     /* the daemon stopped (SIGTERM) with clients connected, holding cores, one stalled */
-    put_u8(&b, FUZZ_CFG_STOP_WITH_CLIENTS | FUZZ_CFG_SMALL_BUFFERS);
+    s_begin(&b, FUZZ_CFG_STOP_WITH_CLIENTS | FUZZ_CFG_SMALL_BUFFERS);
     s_op1(&b, FUZZ_OP_HELLO, 0, FUZZ_HELLO_JOB(0));
     s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_JOB(1));
     s_submit(&b, 0, 4, T_NO_ACCESS | T_TWO_CORES);
@@ -642,6 +655,126 @@ static void gen_sessions(void)
     s_op(&b, FUZZ_OP_PUMP, 0);
     save("session", "stop_with_clients", &b);
     buf_free(&b);
+
+    /* ---- fake OpenCL devices ---- */
+
+    /* multi-version tasks (CPU or OpenCL) on two devices: a chain and independent ones */
+    s_begin_dev(&b, 0, 2);
+    s_hello(&b, 0, "ocl");
+    s_submit(&b, 0, 8, T_OPENCL | T_INOUT | T_SLOT(1));
+    s_submit(&b, 0, 6, T_OPENCL | T_NO_ACCESS);
+    s_op1(&b, FUZZ_OP_WAIT, 0, 1);
+    s_op1(&b, FUZZ_OP_DONE, 0, 2);
+    s_op1(&b, FUZZ_OP_DEVICE_DONE, 0, 0);
+    s_op1(&b, FUZZ_OP_DONE, 0, 2);
+    s_op(&b, FUZZ_OP_STATUS, 0);
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_wait_all(&b, 0, 2);
+    save("session", "opencl_multi_version", &b);
+    buf_free(&b);
+
+    /* a CPU device holding the last core: OpenCL-only tasks and two-core CPU tasks compete */
+    s_begin_dev(&b, FUZZ_CFG_RESERVE_AT_ONCE, 1 | FUZZ_DEV_CPU);
+    s_hello(&b, 0, "pocl");
+    s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_JOB(2));
+    s_submit(&b, 0, 4, T_OPENCL | T_TWO_CORES | T_OUT | T_SLOT(2));
+    s_submit(&b, 1, 3, T_TWO_CORES | T_NO_ACCESS);
+    s_submit(&b, 1, 3, T_NO_ACCESS);
+    s_op1(&b, FUZZ_OP_DONE, 1, 1);
+    s_op1(&b, FUZZ_OP_DONE, 0, 1);
+    s_op1(&b, FUZZ_OP_DONE, 1, 1);
+    s_op1(&b, FUZZ_OP_DEVICE_DONE, 0, 0);
+    s_op(&b, FUZZ_OP_STATUS, 1);
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_wait_all(&b, 0, 3);
+    save("session", "opencl_cpu_device", &b);
+    buf_free(&b);
+
+    /* three devices with tight bounds, two clients, one killed with work on a device */
+    s_begin_dev(&b, FUZZ_CFG_THREE_CORES, 3 | FUZZ_DEV_TIGHT);
+    s_op1(&b, FUZZ_OP_HELLO, 0, FUZZ_HELLO_JOB(0));
+    s_op1(&b, FUZZ_OP_HELLO, 1, FUZZ_HELLO_JOB(1));
+    s_op1(&b, FUZZ_OP_HELLO, 2, FUZZ_HELLO_JOB(1));
+    s_submit(&b, 0, 6, T_OPENCL | T_TWO_CORES | T_NO_ACCESS);
+    s_submit(&b, 1, 6, T_OPENCL | T_INOUT | T_SLOT(4));
+    s_submit(&b, 2, 4, T_OPENCL | T_IN | T_SLOT(4));
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    s_op1(&b, FUZZ_OP_DONE, 2, 2);
+    s_op1(&b, FUZZ_OP_DONE, 0, 2);
+    s_op1(&b, FUZZ_OP_DONE, 1, 2);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    s_op(&b, FUZZ_OP_CLOSE, 2);
+    s_op1(&b, FUZZ_OP_DEVICE_DONE, 0, 1);
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_op(&b, FUZZ_OP_STATUS, 1);
+    save("session", "opencl_tight_kill", &b);
+    buf_free(&b);
+
+    /* device protocol violations: DeviceDone before Done; for a CPU-granted task; an
+     * OpenCL-only task on a daemon without devices */
+    s_begin_dev(&b, 0, 1);
+    s_hello(&b, 0, "early");
+    s_submit(&b, 0, 2, T_OPENCL | T_TWO_CORES | T_NO_ACCESS);
+    s_op1(&b, FUZZ_OP_DEVICE_DONE, 0, 0);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    save("session", "opencl_device_done_early", &b);
+    buf_free(&b);
+
+    s_begin_dev(&b, 0, 1);
+    s_hello(&b, 0, "cpu");
+    s_submit(&b, 0, 1, T_NO_ACCESS);
+    s_op1(&b, FUZZ_OP_DONE, 0, 1);
+    s_op1(&b, FUZZ_OP_DEVICE_DONE, 0, 0);
+    device_done(&m, 1); /* task 1 ran on the CPU */
+    s_write(&b, 0, &m);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    save("session", "opencl_device_done_cpu_task", &b);
+    buf_free(&b);
+
+    s_begin(&b, 0);
+    s_hello(&b, 0, "nodev");
+    s_submit(&b, 0, 1, T_OPENCL | T_TWO_CORES);
+    s_op(&b, FUZZ_OP_PUMP, 0);
+    save("session", "opencl_without_device", &b);
+    buf_free(&b);
+
+    /* ---- an administrator: trace, kill, drain ---- */
+
+    /* a trace recorded around a client's work and sent back in chunks; a session killed */
+    s_begin_dev(&b, 0, 1);
+    s_op1(&b, FUZZ_OP_HELLO, 2, FUZZ_HELLO_CTL);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_TRACE_START(0));
+    s_hello(&b, 0, "traced");
+    s_hello(&b, 1, "victim");
+    s_submit(&b, 0, 6, T_OPENCL | T_INOUT | T_SLOT(2));
+    s_submit(&b, 1, 4, T_NO_ACCESS);
+    s_op1(&b, FUZZ_OP_DONE, 1, 1);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_KILL_CONN(1));
+    s_op(&b, FUZZ_OP_DONE_ALL, 0);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_TRACE_STOP);
+    s_op(&b, FUZZ_OP_PUMP, 2);
+    s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_TRACE_STOP); /* nothing recording: a CtlReply */
+    s_op(&b, FUZZ_OP_PUMP, 2);
+    save("session", "admin_trace_kill", &b);
+    buf_free(&b);
+
+    /* a drain while a client works: new clients refused, the daemon stops after the last */
+    for (int now = 0; now < 2; now++) {
+        s_begin_dev(&b, 0, now ? FUZZ_SVC_DRAIN_NOW : 0);
+        s_hello(&b, 0, "working");
+        s_submit(&b, 0, 5, T_INOUT | T_SLOT(0));
+        s_op1(&b, FUZZ_OP_HELLO, 2, FUZZ_HELLO_CTL);
+        s_op1(&b, FUZZ_OP_DONE, 0, 1);
+        s_op1(&b, FUZZ_OP_ADMIN, 2, FUZZ_ADMIN_DRAIN);
+        s_op(&b, FUZZ_OP_PUMP, 2);
+        s_hello(&b, 1, "late"); /* refused: draining */
+        s_op(&b, FUZZ_OP_PUMP, 1);
+        s_op(&b, FUZZ_OP_DONE_ALL, 0);
+        s_op(&b, FUZZ_OP_BYE, 0);
+        s_op(&b, FUZZ_OP_PUMP, 0);
+        save("session", now ? "admin_drain_now" : "admin_drain", &b);
+        buf_free(&b);
+    }
 
     /* ---- violations: each must end in Error and a dropped session ---- */
     static const uint64_t id1 = 1, id7 = 7;
@@ -661,7 +794,7 @@ static void gen_sessions(void)
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         const char *n = v[i].name;
-        put_u8(&b, 0);
+        s_begin(&b, 0);
         if (v[i].hello_first) client_hello(&m, "bad");
         if (!strcmp(n, "bad_version")) hello(&m, NODUS__V1__ROLE__ROLE_CLIENT, 2, 5, "x", 0);
         if (!strcmp(n, "zero_version")) hello(&m, NODUS__V1__ROLE__ROLE_CLIENT, 0, 0, "x", 0);

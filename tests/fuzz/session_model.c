@@ -31,6 +31,12 @@ void model_free(session_model_t *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The task's work is complete: its Done, and for an OpenCL grant its DeviceDone, were sent. */
+static int complete(const model_task_t *t)
+{
+    return t->done && (!t->granted_opencl || t->device_done);
+}
+
 static int overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen; /* validation rules out wrap-around */
@@ -71,6 +77,7 @@ static void on_submit(session_model_t *m, const Nodus__V1__Submit *s)
         model_task_t *t = &m->tasks[m->ntasks++];
         memset(t, 0, sizeof *t);
         t->nacc = (uint32_t)spec->n_accesses;
+        t->impls = spec->impls;
         t->acc = calloc(spec->n_accesses ? spec->n_accesses : 1, sizeof *t->acc);
         if (!t->acc) abort();
         for (size_t k = 0; k < spec->n_accesses; k++) {
@@ -90,6 +97,18 @@ static void on_done(session_model_t *m, const Nodus__V1__Done *d)
             return;
         }
         m->tasks[id - 1].done = 1;
+    }
+}
+
+static void on_device_done(session_model_t *m, const Nodus__V1__DeviceDone *d)
+{
+    for (size_t i = 0; i < d->n_task_ids; i++) {
+        uint64_t id = d->task_ids[i];
+        if (id == 0 || id > m->ntasks) {
+            m->off = 1; /* an unknown task: the daemon drops the session */
+            return;
+        }
+        m->tasks[id - 1].device_done = 1;
     }
 }
 
@@ -136,6 +155,9 @@ static void on_sent_msg(session_model_t *m, const Nodus__V1__Msg *msg)
     case NODUS__V1__MSG__BODY_DONE:
         on_done(m, msg->done);
         break;
+    case NODUS__V1__MSG__BODY_DEVICE_DONE:
+        on_device_done(m, msg->device_done);
+        break;
     case NODUS__V1__MSG__BODY_WAIT:
         on_wait(m, msg->wait);
         break;
@@ -174,14 +196,18 @@ int model_mid_frame(const session_model_t *m)
     return !m->bad_frame && m->sent.len > 0;
 }
 
-const char *model_on_grant(const session_model_t *m, uint64_t id)
+const char *model_on_grant(session_model_t *m, uint64_t id, uint32_t kind)
 {
     if (m->off || !m->client) return NULL;
     if (id == 0 || id > m->ntasks) return "grant for a task never submitted";
-    const model_task_t *t = &m->tasks[id - 1];
+    model_task_t *t = &m->tasks[id - 1];
     if (t->done) return "grant for a task already done";
+    uint32_t offered = t->impls ? t->impls : 1u << NODUS__V1__DEVICE_KIND__DEVICE_KIND_CPU;
+    if (kind > NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL || !(offered & (1u << kind)))
+        return "grant on an implementation the task does not offer";
+    t->granted_opencl = kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_OPENCL;
     for (uint64_t j = 0; j + 1 < id; j++)
-        if (!m->tasks[j].done && conflict(&m->tasks[j], t))
+        if (!complete(&m->tasks[j]) && conflict(&m->tasks[j], t))
             return "grant before an earlier conflicting task completed";
     return NULL;
 }
@@ -197,7 +223,7 @@ const char *model_on_wait_done(session_model_t *m, uint64_t token)
     w->answered = 1;
     for (uint64_t j = 0; j < w->last_id; j++) {
         const model_task_t *t = &m->tasks[j];
-        if (!t->done && (w->len == 0 || touches(t, w->addr, w->len)))
+        if (!complete(t) && (w->len == 0 || touches(t, w->addr, w->len)))
             return "wait answered before a task it waits for completed";
     }
     return NULL;
@@ -209,7 +235,8 @@ const char *model_check_quiescent(const session_model_t *m)
     /* an unfinished frame swallows whatever follows it, Dones included: nothing to expect */
     if (model_mid_frame(m)) return NULL;
     for (size_t j = 0; j < m->ntasks; j++)
-        if (!m->tasks[j].done) return "a task never ran although every grant was answered";
+        if (!complete(&m->tasks[j]))
+            return "a task never completed although every grant was answered";
     if (!m->tokens_reused)
         for (size_t i = 0; i < m->nwaits; i++)
             if (!m->waits[i].answered) return "a wait never answered after all tasks completed";

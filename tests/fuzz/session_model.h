@@ -2,13 +2,14 @@
  * A model of one client session, built from the bytes the fuzz harness sends: which tasks the
  * daemon was told about (ids, accesses), which the client reported done, which Waits it asked
  * for. fuzz_session judges the daemon's Grants and WaitDones against it: a task is granted only
- * after every earlier task it conflicts with (overlapping ranges, not both IN) has completed; a
- * Wait is answered only after the tasks it waits for; and once every grant is answered and the
- * daemon is idle, every task has completed and every Wait has been answered.
+ * on an implementation it offers, and only after every earlier task it conflicts with
+ * (overlapping ranges, not both IN) has completed (a CPU task at its Done, an OpenCL-granted one
+ * at its DeviceDone); a Wait is answered only after the tasks it waits for; and once every grant
+ * is answered and the daemon is idle, every task has completed and every Wait has been answered.
  *
  * The model follows a session only while its traffic stays in what it understands (a client
- * Hello, then valid Submit, Done, Wait, SetWeight and StatusRequest); anything else turns it
- * off for that session, and the sanitizers and invariants are left to judge.
+ * Hello, then valid Submit, Done, DeviceDone, Wait, SetWeight and StatusRequest); anything else
+ * turns it off for that session, and the sanitizers and invariants are left to judge.
  */
 #ifndef NODUS_FUZZ_SESSION_MODEL_H
 #define NODUS_FUZZ_SESSION_MODEL_H
@@ -26,7 +27,10 @@ typedef struct model_access {
 typedef struct model_task {
     model_access_t *acc; /* owned */
     uint32_t nacc;
-    int done; /* a Done for it was sent */
+    uint32_t impls;     /* DeviceKind bits offered (0: CPU only) */
+    int granted_opencl; /* its grant named an OpenCL device: complete at DeviceDone */
+    int done;           /* a Done for it was sent */
+    int device_done;    /* a DeviceDone for it was sent */
 } model_task_t;
 
 typedef struct model_wait {
@@ -54,8 +58,11 @@ void model_init(session_model_t *m, unsigned ncores);
 void model_free(session_model_t *m);
 /* Takes in bytes the harness has sent to the daemon, in order (borrowed). */
 void model_sent(session_model_t *m, const uint8_t *p, size_t n);
-/* Judges a Grant of task `id`: NULL if it is consistent, else the reason (static). */
-const char *model_on_grant(const session_model_t *m, uint64_t id);
+/*
+ * Judges (and records) a Grant of task `id` on an implementation of `kind` (DeviceKind): NULL if
+ * it is consistent, else the reason (static).
+ */
+const char *model_on_grant(session_model_t *m, uint64_t id, uint32_t kind);
 /* Judges (and records) a WaitDone for `token`: NULL or the reason. */
 const char *model_on_wait_done(session_model_t *m, uint64_t token);
 /*
