@@ -669,7 +669,7 @@ static void test_device_first_priorities(void **state)
     unref_all(all, 4);
 }
 
-/* Calibrates c's "k5" (CPU | CUDA) model: the CPU takes 1 ms, the device 10 ms. */
+/* Calibrates c's "k3" (CPU | CUDA) model: the CPU takes 100 us, the device 10 ms. */
 static void calibrate_cpu_faster(sched_t *s, sched_client_t *c, uint64_t *now)
 {
     for (int i = 0; i < 6; i++) {
@@ -679,7 +679,7 @@ static void calibrate_cpu_faster(sched_t *s, sched_client_t *c, uint64_t *now)
         assert_int_equal(sched_dispatch(s, *now, g, 2), 1);
         assert_int_equal(g[0].kind, i % 2 == 0 ? CPU : CUDA); /* calibration round-robin */
         if (g[0].kind == CPU) {
-            *now += 1 * MS;
+            *now += 100 * US;
             assert_int_equal(sched_task_finished(s, c, t, *now), 0);
         } else {
             *now += 100 * US;
@@ -728,6 +728,54 @@ static void test_multi_version_cpu_in_order(void **state)
     sched_destroy(s);
     task_t *all[5] = {p1, mv, p2, p3, mv2};
     unref_all(all, 5);
+}
+
+/* Lookahead queues CPU-only tasks up to a multi-version task that would run on the CPU next. */
+static void test_lookahead_stops_at_multi_version_in_order(void **state)
+{
+    (void)state;
+    sched_t *s = sched_new(2, SEC, 2);
+    assert_int_equal(sched_add_device(s, CUDA, 1, 64, 32, NULL, 0), 0);
+    sched_client_t *c = sched_client_add(s, 1, "a", 1, NULL);
+    uint64_t now = 0;
+    calibrate_cpu_faster(s, c, &now);
+    task_t *t[16];
+    size_t nt = 0;
+    sched_grant_t g[16];
+    for (int i = 0; i < 8; i++) { /* warm up the task-time average */
+        t[nt] = task_new(nt + 1, I_CPU, 1);
+        sched_push_ready(s, c, t[nt], now);
+        assert_int_equal(sched_dispatch(s, now, g, 16), 1);
+        now += 10 * US;
+        assert_int_equal(sched_task_finished(s, c, t[nt++], now), 0);
+    }
+    task_t *p[3], *mv = task_new(30, I_CPU | I_CUDA, 1), *q = task_new(31, I_CPU, 1);
+    for (int i = 0; i < 3; i++) {
+        p[i] = task_new(20 + (uint64_t)i, I_CPU, 1);
+        sched_push_ready(s, c, p[i], now);
+    }
+    sched_push_ready(s, c, mv, now);
+    sched_push_ready(s, c, q, now);
+    /* p0, p1 on the cores, p2 queued; q comes after mv, which lookahead cannot queue */
+    assert_int_equal(sched_dispatch(s, now, g, 16), 3);
+    assert_ptr_equal(g[2].task, p[2]);
+    assert_int_equal(sched_core_queued(s, 0) + sched_core_queued(s, 1), 1);
+    assert_int_equal(mv->state, TASK_READY);
+    assert_int_equal(q->state, TASK_READY);
+    /* the core with nothing queued frees: mv runs there, on the CPU, and q is queued behind it */
+    size_t free_core = sched_core_queued(s, 0) == 0 ? 0 : 1;
+    now += 10 * US;
+    assert_int_equal(sched_task_finished(s, c, sched_core_task(s, free_core), now), 0);
+    assert_int_equal(sched_dispatch(s, now, g, 16), 2);
+    assert_ptr_equal(g[0].task, mv);
+    assert_int_equal(g[0].kind, CPU);
+    assert_ptr_equal(g[1].task, q);
+    sched_client_remove(s, c, now);
+    sched_destroy(s);
+    unref_all(t, nt);
+    unref_all(p, 3);
+    task_unref(mv);
+    task_unref(q);
 }
 
 /*
@@ -984,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_device_first_waits_for_device_cores),
         cmocka_unit_test(test_device_first_priorities),
         cmocka_unit_test(test_multi_version_cpu_in_order),
+        cmocka_unit_test(test_lookahead_stops_at_multi_version_in_order),
         cmocka_unit_test(test_lookahead_yields_to_device_task),
         cmocka_unit_test(test_random_devices),
     };
