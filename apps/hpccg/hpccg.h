@@ -42,6 +42,7 @@ typedef struct hpccg_result {
     double *history;         /* history[k], k in [0, max_iter]: residual norm at iteration k */
     int max_iter;            /* the iteration limit */
     double t[HPCCG_T_COUNT]; /* seconds per class (Total is end-to-end wall clock) */
+    long long bodies[3];     /* task solver: kernel bodies run as CPU, CUDA, OpenCL (this rank) */
 } hpccg_result_t;
 
 /* Options of one run (from the command line). */

@@ -88,7 +88,7 @@ __global__ void dot_final_kernel(const double *scratch, int count, double *out)
 void CUDART_CB done(void *arg)
 {
     hpccg_ktask_t *t = static_cast<hpccg_ktask_t *>(arg);
-    hpccg_tasks_account(t, hpccg_now() - t->t0);
+    hpccg_tasks_account(t, NODUS_DEV_CUDA, hpccg_now() - t->t0);
 }
 
 unsigned grid_for(size_t n)

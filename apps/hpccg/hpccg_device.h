@@ -41,8 +41,9 @@ static inline void hpccg_ktask_coeffs(const hpccg_ktask_t *t, double *a, double 
     *b = t->b_ptr ? t->b * *t->b_ptr : t->b;
 }
 
-/* Adds `seconds` of body time to the kernel class of `t` (any thread). */
-void hpccg_tasks_account(const hpccg_ktask_t *t, double seconds);
+/* Adds `seconds` of body time to the kernel class of `t` and counts one body of implementation
+ * `impl` (a nodus_device_kind_t); any thread. */
+void hpccg_tasks_account(const hpccg_ktask_t *t, int impl, double seconds);
 
 /* A memory region the device kernels address (vectors, matrix, partial sums). */
 typedef struct hpccg_region {

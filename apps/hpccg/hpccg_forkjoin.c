@@ -1,6 +1,6 @@
 /*
  * hpccg_forkjoin.c: the fork-join CG. The whole solve is one task asking for all the daemon's
- * cores (so the daemon still allocates them, and other jobs wait for them); inside it OpenMP
+ * cores, or its share with several MPI ranks (so the daemon still allocates them); inside it OpenMP
  * runs each kernel as a parallel loop over rows with a static schedule (at most one thread per
  * granted core, fewer if OMP_NUM_THREADS says so), and a join after each. Kernel times are
  * measured around each kernel as the reference does.
@@ -128,7 +128,10 @@ int hpccg_forkjoin_solve(nodus_t *n, const hpccg_problem_t *pb, const hpccg_opts
     forkjoin_t fj = {pb, opts, res, 0};
     nodus_task_attr_t *attr;
     int rc = nodus_task_attr_create(&attr);
-    if (rc == 0) rc = nodus_task_attr_set_cores(attr, (unsigned)nodus_num_cores(n));
+    /* ranks on one node share its cores: each asks for its part, or a rank waiting in MPI for
+     * another would hold the cores that one needs */
+    int cores = nodus_num_cores(n) / (pb->size > 0 ? pb->size : 1);
+    if (rc == 0) rc = nodus_task_attr_set_cores(attr, (unsigned)(cores > 0 ? cores : 1));
     if (rc == 0) rc = nodus_task_attr_set_label(attr, "hpccg.forkjoin");
     nodus_access_t acc = {res, sizeof *res, NODUS_OUT};
     if (rc == 0) rc = nodus_submit(n, forkjoin_body, &fj, &acc, 1, attr);

@@ -127,7 +127,7 @@ static void CL_CALLBACK done(cl_event ev, cl_int status, void *arg)
     (void)ev;
     hpccg_ktask_t *t = arg;
     if (status != CL_COMPLETE) atomic_store(&failed, 1);
-    hpccg_tasks_account(t, hpccg_now() - t->t0);
+    hpccg_tasks_account(t, NODUS_DEV_OPENCL, hpccg_now() - t->t0);
 }
 
 #define SETARG(k, i, v) (err |= clSetKernelArg((k), (i), sizeof(v), &(v)))

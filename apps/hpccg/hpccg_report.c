@@ -47,6 +47,8 @@ void hpccg_report_yaml(FILE *out, const hpccg_opts_t *opts, const hpccg_problem_
     fprintf(out, "  Tasks: %d\n", opts->forkjoin ? 1 : opts->ntasks);
     fprintf(out, "  Daemon cores: %d\n", ncores);
     fprintf(out, "  Halo exchange time: %g\n", res->t[HPCCG_T_HALO]);
+    fprintf(out, "  Kernel bodies (rank 0): \n    cpu: %lld\n    cuda: %lld\n    opencl: %lld\n",
+            res->bodies[0], res->bodies[1], res->bodies[2]);
     fprintf(out, "  Initial residual: %.17g\n", res->normr0);
     fprintf(out, "  Final residual: %.17g\n", res->normr);
 }

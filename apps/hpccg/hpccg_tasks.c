@@ -68,6 +68,7 @@ struct solver {
     nodus_task_fn cpu_fn;
     nodus_task_attr_t *attr[HPCCG_K_COUNT], *reduce_attr;
     atomic_ullong ns[HPCCG_T_COUNT];
+    atomic_ullong bodies[3]; /* kernel bodies run, per nodus_device_kind_t */
 };
 
 static solver_t *account_solver; /* the running solver (one per process) */
@@ -78,9 +79,11 @@ static int kind_class(int kind)
                                 : (kind == HPCCG_K_DOT ? HPCCG_T_DDOT : HPCCG_T_WAXPBY);
 }
 
-void hpccg_tasks_account(const hpccg_ktask_t *t, double seconds)
+void hpccg_tasks_account(const hpccg_ktask_t *t, int impl, double seconds)
 {
-    if (account_solver && seconds > 0)
+    if (!account_solver) return;
+    if (impl >= 0 && impl < 3) atomic_fetch_add(&account_solver->bodies[impl], 1);
+    if (seconds > 0)
         atomic_fetch_add(&account_solver->ns[kind_class(t->kind)],
                          (unsigned long long)(seconds * 1e9));
 }
@@ -102,7 +105,7 @@ static void cpu_body(void *arg)
         hpccg_kernel_spmv(t->pb, t->x, t->w, t->start, t->n);
         break;
     }
-    hpccg_tasks_account(t, hpccg_now() - t0);
+    hpccg_tasks_account(t, NODUS_DEV_CPU, hpccg_now() - t0);
 }
 
 static int rt(int k) /* the rtrans slot iteration k uses: iteration 1 reuses the initial one */
@@ -427,6 +430,8 @@ int hpccg_tasks_solve(nodus_t *n, const hpccg_problem_t *pb, const hpccg_opts_t 
     double lanes = s->nb < ncores ? s->nb : (ncores > 0 ? ncores : 1);
     for (int c = HPCCG_T_DDOT; c < HPCCG_T_COUNT; c++)
         res->t[c] = (double)atomic_load(&s->ns[c]) / 1e9 / (c == HPCCG_T_HALO ? 1 : lanes);
+    for (int i = 0; i < 3; i++)
+        res->bodies[i] = (long long)atomic_load(&s->bodies[i]);
     res->niters = 0;
     for (int k = 1; k < m && s->active[k]; k++)
         res->niters = k;
