@@ -9,7 +9,7 @@
  *                                     are bit-identical to sequential execution, and every body
  *                                     ran exactly once. Prints "reconnects N".
  *   it_restart lost MARK IDEMPOTENT   (needs OpenCL) one OpenCL task whose device work cannot
- *                                     complete (a marker waits on a user event) until 3 s after
+ *                                     complete (a marker waits on a user event) until 2 s after
  *                                     start; creates the file MARK once the body has run, for the
  *                                     script to kill the daemon. With IDEMPOTENT 0 the taskwait
  *                                     must fail with NODUS_ELOST after the body ran once; with 1
@@ -187,7 +187,7 @@ static void lost_body(void *p)
 static void *open_gate(void *p)
 {
     lost_task_t *t = p;
-    struct timespec d = {.tv_sec = 3, .tv_nsec = 0};
+    struct timespec d = {.tv_sec = 2, .tv_nsec = 0};
     nanosleep(&d, NULL);
     clSetUserEventStatus(t->gate, CL_COMPLETE);
     return NULL;

@@ -51,7 +51,7 @@ echo "graph: $kills restarts, $r reconnects, result exact, every body once"
 for idem in 0 1; do
     rm -f "$WORK/mark"
     rc=0
-    NODUS_RECONNECT_TIMEOUT=1 "$BIN/it_restart" lost "$WORK/mark" $idem >"$WORK/lost.out" 2>&1 &
+    NODUS_RECONNECT_TIMEOUT=0.5 "$BIN/it_restart" lost "$WORK/mark" $idem >"$WORK/lost.out" 2>&1 &
     client=$!
     for _ in $(seq 1 250); do
         [ -e "$WORK/mark" ] && break
