@@ -9,7 +9,8 @@
 #   3. (OpenCL) the same task declared idempotent is resubmitted and runs again, and the session
 #      finishes normally;
 #   4. NODUS_RECONNECT_TIMEOUT=0 keeps the old fail-fast behaviour;
-#   5. a daemon that never comes back fails the session with NODUS_ECLOSED after the budget.
+#   5. a daemon that never comes back fails the session with NODUS_ECLOSED after the budget;
+#   6. a per-user daemon (autostarted) that crashes is autostarted again by the reconnect.
 . "$(dirname "$0")/harness.sh"
 export NODUS_SOCKET="$SOCK"
 trap 'rc=$?; for p in $(jobs -p); do [ "$p" = "$DAEMON_PID" ] || kill "$p" 2>/dev/null; done; (exit $rc); cleanup' EXIT
@@ -97,4 +98,31 @@ t1=$(ms_now)
 grep -q "connection to nodusd lost" "$WORK/gone.out" || fail "daemon gone: $(cat "$WORK/gone.out")"
 [ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 6000 ] ||
     fail "the client gave up after $((t1 - t0)) ms (budget 1 s)"
+
+# 6. the per-user daemon: the reconnect starts a new one, as nodus_open() would
+mkdir -m 700 "$WORK/xdg"
+usock="$WORK/xdg/nodus/nodusd.sock"
+upid() { "$NODUSCTL" --socket "$usock" status --json 2>/dev/null | jq .pid; }
+(
+    unset NODUS_SOCKET NODUS_NO_AUTOSTART
+    export XDG_RUNTIME_DIR="$WORK/xdg" NODUS_DAEMON="$NODUSD" NODUS_RECONNECT_TIMEOUT=10
+    exec "$BIN/it_restart" graph 4000 11 300
+) >"$WORK/auto.out" 2>&1 &
+client=$!
+first=""
+for _ in $(seq 1 250); do
+    first=$(upid) && [ -n "$first" ] && break
+    sleep 0.02
+done
+[ -n "$first" ] || fail "no per-user daemon was autostarted"
+sleep 0.3
+kill -0 $client 2>/dev/null || fail "autostart client finished too early"
+kill -KILL "$first"
+rc=0
+wait $client || rc=$?
+second=$(upid || true)
+[ -n "$second" ] && [ "$second" != "$first" ] && kill "$second"
+[ $rc = 0 ] || fail "autostart client: $(cat "$WORK/auto.out")"
+grep -q "^reconnects 1$" "$WORK/auto.out" || fail "autostart client: $(cat "$WORK/auto.out")"
+[ -n "$second" ] && [ "$second" != "$first" ] || fail "no new per-user daemon ($first, $second)"
 echo "test_daemon_restart: OK"
