@@ -124,11 +124,13 @@ static int graph(size_t count, unsigned seed, unsigned spin_us)
         ref_hash[i] = c.read_hash;
     }
 
+    int bad = 0;
     nodus_t *n;
     int rc = nodus_open(&n, "it_restart", NULL);
     if (rc < 0) {
         fprintf(stderr, "it_restart: nodus_open: %s\n", nodus_strerror(rc));
-        return 1;
+        bad = 1;
+        goto out;
     }
     for (int round = 0; round < ROUNDS && rc == 0; round++) {
         size_t from = count * (size_t)round / ROUNDS, to = count * (size_t)(round + 1) / ROUNDS;
@@ -142,9 +144,9 @@ static int graph(size_t count, unsigned seed, unsigned spin_us)
     printf("reconnects %u\n", reconnects);
     if (rc < 0) {
         fprintf(stderr, "it_restart: %s\n", nodus_strerror(rc));
-        return 1;
+        bad = 1;
+        goto out;
     }
-    int bad = 0;
     for (size_t i = 0; i < count; i++) {
         unsigned runs = atomic_load(&t[i].runs);
         if (runs != 1 && bad++ < 5) fprintf(stderr, "it_restart: task %zu ran %u times\n", i, runs);
@@ -156,6 +158,7 @@ static int graph(size_t count, unsigned seed, unsigned spin_us)
         bad++;
     }
     if (!bad) printf("graph: %zu tasks, seed %u: identical to sequential execution\n", count, seed);
+out:
     free(arr);
     free(ref);
     free(t);
