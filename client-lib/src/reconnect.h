@@ -32,7 +32,7 @@ int reconnect_run(nodus_t *n, done_batch_t *batch, frame_reader_t *reader);
 /*
  * The recovery rule for one task that was granted when the daemon was lost and whose outcome is
  * not known here: true when it may run again (the task declared itself idempotent), false when
- * the session must fail with NODUS_ELOST. `state` is its table state. Pure; unit-tested.
+ * the session must fail with NODUS_ELOST. `state` is its table state.
  */
 bool reconnect_may_rerun(task_entry_state_t state, bool idempotent);
 
