@@ -157,6 +157,9 @@ static void return_unstarted(nodus_t *n, grant_item_t *item)
     if (e && e->state == TASK_ENTRY_GRANTED && e->run == item->run)
         session_task_state(n, e, TASK_ENTRY_SUBMITTED);
     pthread_mutex_unlock(&n->lock);
+    if (n->debug)
+        fprintf(stderr, "libnodus: task %llu: granted by a lost nodusd, not started\n",
+                (unsigned long long)item->id);
     free(item->cpus);
     comm_wake(n);
 }
