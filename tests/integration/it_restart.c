@@ -8,13 +8,12 @@
  *                                     after each. Checks: the final array and every task's reads
  *                                     are bit-identical to sequential execution, and every body
  *                                     ran exactly once. Prints "reconnects N".
- *   it_restart lost MARK IDEMPOTENT   (needs OpenCL) one OpenCL task whose device work cannot
- *                                     complete (a marker waits on a user event) until 2 s after
- *                                     start; creates the file MARK once the body has run, for the
- *                                     script to kill the daemon. With IDEMPOTENT 0 the taskwait
- *                                     must fail with NODUS_ELOST after the body ran once; with 1
- *                                     it must succeed after the body ran twice. Exits 77 without
- *                                     an OpenCL device.
+ *   it_restart lost MARK IDEMPOTENT GATE_MS
+ *       (needs OpenCL) one OpenCL task whose device work cannot complete (a marker waits on a
+ *       user event) until GATE_MS after submission; creates the file MARK once the body ran, for
+ *       the script to kill the daemon. With IDEMPOTENT 0 the taskwait must fail with NODUS_ELOST
+ *       after the body ran once; with 1 it must succeed after the body ran twice. Exits 77
+ *       without an OpenCL device.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -171,6 +170,7 @@ out:
 typedef struct lost_task {
     cl_event gate; /* user event: the first run's device work waits on it */
     const char *mark;
+    unsigned gate_ms;
     atomic_uint runs;
 } lost_task_t;
 
@@ -190,13 +190,14 @@ static void lost_body(void *p)
 static void *open_gate(void *p)
 {
     lost_task_t *t = p;
-    struct timespec d = {.tv_sec = 2, .tv_nsec = 0};
+    struct timespec d = {.tv_sec = t->gate_ms / 1000,
+                         .tv_nsec = (long)(t->gate_ms % 1000) * 1000000};
     nanosleep(&d, NULL);
     clSetUserEventStatus(t->gate, CL_COMPLETE);
     return NULL;
 }
 
-static int lost(const char *mark, int idempotent)
+static int lost(const char *mark, int idempotent, unsigned gate_ms)
 {
     nodus_t *n;
     int rc = nodus_open(&n, "it_restart_lost", NULL);
@@ -214,7 +215,7 @@ static int lost(const char *mark, int idempotent)
         nodus_close(n);
         return 77;
     }
-    lost_task_t t = {.mark = mark};
+    lost_task_t t = {.mark = mark, .gate_ms = gate_ms};
     atomic_init(&t.runs, 0);
     cl_int err;
     t.gate = clCreateUserEvent(ctx, &err);
@@ -242,10 +243,11 @@ static int lost(const char *mark, int idempotent)
 
 #else
 
-static int lost(const char *mark, int idempotent)
+static int lost(const char *mark, int idempotent, unsigned gate_ms)
 {
     (void)mark;
     (void)idempotent;
+    (void)gate_ms;
     return 77; /* built without OpenCL */
 }
 
@@ -255,7 +257,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 5 && !strcmp(argv[1], "graph"))
         return graph(strtoul(argv[2], NULL, 10), (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
-    if (argc >= 4 && !strcmp(argv[1], "lost")) return lost(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: it_restart graph NTASKS SEED US | lost MARK IDEMPOTENT\n");
+    if (argc >= 5 && !strcmp(argv[1], "lost"))
+        return lost(argv[2], atoi(argv[3]), (unsigned)atoi(argv[4]));
+    fprintf(stderr, "usage: it_restart graph NTASKS SEED US | lost MARK IDEMPOTENT GATE_MS\n");
     return 2;
 }
