@@ -62,7 +62,8 @@ struct comm {
     uint64_t flushed_upto;   /* last task id fully written */
     uint64_t published_upto; /* last flushed_upto told to nodus_flush() callers */
     bool bye_queued;
-    bool lost; /* the socket reached end of stream or failed: the daemon is gone */
+    bool lost;         /* end of stream or a failed read, no Error or Bye before: a crash */
+    bool write_failed; /* a send failed: the peer is gone, and its last words may be unread */
 
     /* taken from the session under its locks, packed outside them */
     submit_buf_t sending;
@@ -321,7 +322,7 @@ static int write_out(nodus_t *n, struct comm *c)
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            c->lost = true;
+            c->write_failed = true; /* lost, unless the daemon said why first (comm_main) */
             return NODUS_ECLOSED;
         }
         c->out_off += (size_t)w;
@@ -544,6 +545,7 @@ static int comm_recover(nodus_t *n, struct comm *c)
     c->out.len = 0; /* Submits are replayed, Dones were for the old session, Waits go again */
     c->out_off = 0;
     c->lost = false;
+    c->write_failed = false;
     c->flushed_upto = c->packed_upto;
     rc = replay_rebuild(n, &c->sending, c->packed_upto + 1);
     if (rc == 0) rc = pack_submits(n, c);
@@ -607,6 +609,13 @@ connected:
             (void)r; /* EAGAIN: another read drained it */
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) rc = read_in(n, c);
+    }
+    if (rc == NODUS_ECLOSED && c->write_failed) {
+        /* a daemon that ended the session on purpose sent an Error before it closed: it may
+         * wait unread in the socket, and it decides (read_in() sets `lost` only at the end) */
+        int r = read_in(n, c);
+        rc = r < 0 ? r : NODUS_ECLOSED;
+        if (r == 0) c->lost = true;
     }
     /* the daemon vanished without an Error or Bye (a crash, not a drain or kill): recover */
     if (rc == NODUS_ECLOSED && c->lost && !c->bye_queued && n->reconnect_ms > 0) {
