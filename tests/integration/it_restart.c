@@ -10,14 +10,15 @@
  *                                     ran exactly once. Prints "reconnects N".
  *   it_restart lost MARK IDEMPOTENT GATE_MS
  *       (needs OpenCL) one OpenCL task whose device work cannot complete (a marker waits on a
- *       user event) until GATE_MS after submission; creates the file MARK once the body ran, for
- *       the script to kill the daemon. With IDEMPOTENT 0 the taskwait must fail with NODUS_ELOST
- *       after the body ran once; with 1 it must succeed after the body ran twice. Exits 77
- *       without an OpenCL device.
+ *       user event) until GATE_MS after submission, or until the taskwait returned; creates the
+ *       file MARK once the body ran, for the script to kill the daemon. With IDEMPOTENT 0 the
+ *       taskwait must fail with NODUS_ELOST after the body ran once; with 1 it must succeed
+ *       after the body ran twice. Exits 77 without an OpenCL device.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,9 @@ typedef struct lost_task {
     const char *mark;
     unsigned gate_ms;
     atomic_uint runs;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bool open_now; /* the outcome is known: open the gate at once */
 } lost_task_t;
 
 static void lost_body(void *p)
@@ -187,12 +191,22 @@ static void lost_body(void *p)
     }
 }
 
+/* Opens the gate GATE_MS after start, or earlier once the main thread has its answer. */
 static void *open_gate(void *p)
 {
     lost_task_t *t = p;
-    struct timespec d = {.tv_sec = t->gate_ms / 1000,
-                         .tv_nsec = (long)(t->gate_ms % 1000) * 1000000};
-    nanosleep(&d, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += t->gate_ms / 1000;
+    until.tv_nsec += (long)(t->gate_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->lock);
+    while (!t->open_now && pthread_cond_timedwait(&t->cv, &t->lock, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&t->lock);
     clSetUserEventStatus(t->gate, CL_COMPLETE);
     return NULL;
 }
@@ -217,6 +231,8 @@ static int lost(const char *mark, int idempotent, unsigned gate_ms)
     }
     lost_task_t t = {.mark = mark, .gate_ms = gate_ms};
     atomic_init(&t.runs, 0);
+    pthread_mutex_init(&t.lock, NULL);
+    pthread_cond_init(&t.cv, NULL);
     cl_int err;
     t.gate = clCreateUserEvent(ctx, &err);
     nodus_task_attr_t *attr;
@@ -230,10 +246,16 @@ static int lost(const char *mark, int idempotent, unsigned gate_ms)
     rc = nodus_submit(n, NULL, &t, &acc, 1, attr);
     if (rc == 0) rc = nodus_taskwait(n);
     unsigned reconnects = nodus_reconnect_count(n);
+    pthread_mutex_lock(&t.lock);
+    t.open_now = true;
+    pthread_cond_signal(&t.cv);
+    pthread_mutex_unlock(&t.lock);
     pthread_join(gate_thread, NULL); /* the queue must drain before close */
     int crc = nodus_close(n);
     nodus_task_attr_destroy(attr);
     clReleaseEvent(t.gate);
+    pthread_cond_destroy(&t.cv);
+    pthread_mutex_destroy(&t.lock);
     unsigned runs = atomic_load(&t.runs);
     printf("lost: idempotent %d: taskwait %s, close %s, runs %u, reconnects %u\n", idempotent,
            nodus_strerror(rc), nodus_strerror(crc), runs, reconnects);

@@ -51,7 +51,7 @@ echo "graph: $kills restarts, $r reconnects, result exact, every body once"
 # 2, 3. a started device task whose completion is lost: its device work waits on a gate that
 # opens only after the budget (the daemon, back 0.2 s after the kill, must start within it)
 budget=1 gate_ms=2500
-[ -z "${NODUS_TEST_SANITIZER:-}" ] || { budget=3; gate_ms=6000; }
+[ -z "${NODUS_TEST_SANITIZER:-}" ] || { budget=3; gate_ms=5000; }
 for idem in 0 1; do
     rm -f "$WORK/mark"
     rc=0
