@@ -145,8 +145,9 @@ static int copy_task(submit_buf_t *to, const submit_buf_t *from, const pending_t
     pending_task_t *c = &to->tasks[to->ntasks++];
     *c = *t;
     c->first_access = (uint32_t)to->naccesses;
-    memcpy(to->accesses + to->naccesses, from->accesses + t->first_access,
-           t->naccesses * sizeof *to->accesses);
+    if (t->naccesses) /* a task may have none (and then both pools may be empty) */
+        memcpy(to->accesses + to->naccesses, from->accesses + t->first_access,
+               t->naccesses * sizeof *to->accesses);
     to->naccesses += t->naccesses;
     if (label) {
         c->label_off = (uint32_t)to->labels_len;
