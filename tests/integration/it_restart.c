@@ -2,12 +2,12 @@
  * it_restart: the client side of test_daemon_restart.sh (nodusd SIGKILLed and restarted while
  * this client runs; docs/protocol.md, "Daemon restarts").
  *
- *   it_restart graph NTASKS SEED US   a random graph (chains and fan-outs of short tasks with
- *                                     partially overlapping accesses over one array, each body
- *                                     spinning US µs), submitted in four rounds with a taskwait
- *                                     after each. Checks: the final array and every task's reads
- *                                     are bit-identical to sequential execution, and every body
- *                                     ran exactly once. Prints "reconnects N".
+ *   it_restart graph NTASKS SEED US
+ *       a random graph (chains and fan-outs of short tasks with partially overlapping accesses
+ *       over one array, each body spinning US µs), submitted in four rounds with a taskwait (or a
+ *       taskwait_on the array) after each. Checks: the final array and every task's reads are
+ *       bit-identical to sequential execution, and every body ran exactly once. Prints
+ *       "reconnects N".
  *   it_restart lost MARK IDEMPOTENT GATE_MS
  *       (needs OpenCL) one OpenCL task whose device work cannot complete (a marker waits on a
  *       user event) until GATE_MS after submission, or until the taskwait returned; creates the
@@ -138,7 +138,8 @@ static int graph(size_t count, unsigned seed, unsigned spin_us)
         size_t from = count * (size_t)round / ROUNDS, to = count * (size_t)(round + 1) / ROUNDS;
         for (size_t i = from; i < to && rc == 0; i++)
             rc = nodus_submit(n, body, &t[i], t[i].acc, (size_t)t[i].nacc, NULL);
-        if (rc == 0) rc = nodus_taskwait(n);
+        /* both kinds of wait must survive a restart (they are sent again) */
+        if (rc == 0) rc = round % 2 ? nodus_taskwait_on(n, arr, ELEMS * 4) : nodus_taskwait(n);
     }
     unsigned reconnects = nodus_reconnect_count(n);
     int crc = nodus_close(n);
