@@ -561,10 +561,13 @@ static int comm_recover(nodus_t *n, struct comm *c)
     return dispatch_buffered(n, c);
 }
 
-/* Serves one connection: returns 0 once the Bye is written, else why it ended. */
-static int comm_serve(nodus_t *n, struct comm *c)
+static void *comm_main(void *arg)
 {
-    int rc = 0;
+    nodus_t *n = arg;
+    struct comm *c = n->comm;
+    pthread_setname_np(pthread_self(), "nodus-comm");
+    int rc = dispatch_buffered(n, c); /* bytes that arrived with the Welcome */
+connected:
     while (rc == 0) {
         if ((rc = collect(n, c)) < 0 || (rc = write_out(n, c)) < 0) break;
         bool unsent = c->out_off < c->out.len;
@@ -607,29 +610,19 @@ static int comm_serve(nodus_t *n, struct comm *c)
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) rc = read_in(n, c);
     }
-    return rc;
-}
-
-static void *comm_main(void *arg)
-{
-    nodus_t *n = arg;
-    struct comm *c = n->comm;
-    pthread_setname_np(pthread_self(), "nodus-comm");
-    int rc = dispatch_buffered(n, c); /* bytes that arrived with the Welcome */
-    while (rc == 0) {
-        if ((rc = comm_serve(n, c)) == 0) break; /* session over */
-        if (rc == NODUS_ECLOSED && c->write_failed) {
-            /* a daemon that ended the session on purpose sent an Error before it closed: it
-             * may wait unread in the socket, and it decides (read_in() sets `lost` at the end) */
-            int r = read_in(n, c);
-            rc = r < 0 ? r : NODUS_ECLOSED;
-            if (r == 0) c->lost = true;
-        }
-        /* the daemon vanished without an Error or Bye (a crash, not a drain or kill) */
-        if (rc != NODUS_ECLOSED || !c->lost || c->bye_queued || n->reconnect_ms == 0) break;
-        rc = comm_recover(n, c); /* 0: connected again, serve the new connection */
+    if (rc == NODUS_ECLOSED && c->write_failed) {
+        /* a daemon that ended the session on purpose sent an Error before it closed: it may
+         * wait unread in the socket, and it decides (read_in() sets `lost` only at the end) */
+        int r = read_in(n, c);
+        rc = r < 0 ? r : NODUS_ECLOSED;
+        if (r == 0) c->lost = true;
     }
-    if (rc == RECONNECT_CLOSED) rc = 0; /* the application closed the session meanwhile */
+    /* the daemon vanished without an Error or Bye (a crash, not a drain or kill): recover */
+    if (rc == NODUS_ECLOSED && c->lost && !c->bye_queued && n->reconnect_ms > 0) {
+        rc = comm_recover(n, c);
+        if (rc == 0) goto connected;
+        if (rc == RECONNECT_CLOSED) rc = 0;
+    }
     if (rc < 0) session_fail(n, rc);
     return NULL;
 }
