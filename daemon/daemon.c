@@ -7,6 +7,7 @@
 #include "array.h"
 #include "daemon.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,8 +198,17 @@ void daemon_stop(daemon_t *d, const char *reason)
     LOG(LOG_NOTICE, "daemon", 0, "stopping (%s)", reason);
     notify_send("STOPPING=1");
     if (d->server) server_close(d->server);
-    for (session_t *s = d->sessions; s; s = s->next)
+    for (session_t *s = d->sessions; s; s = s->next) {
+        /* a deliberate stop says so (best effort: what the socket takes now), so that libnodus
+         * fails the session instead of taking the silence for a crash and reconnecting */
+        if (s->state == SESSION_CLIENT) {
+            char why[96];
+            snprintf(why, sizeof why, "nodusd is stopping (%s)", reason);
+            session_send_error(s, NODUS_ECLOSED, why);
+            session_flush(s);
+        }
         session_abort(s, "daemon stopping");
+    }
     close_if_open((uv_handle_t *)&d->prepare);
     close_if_open((uv_handle_t *)&d->idle_timer);
     close_if_open((uv_handle_t *)&d->trace_idle);

@@ -10,9 +10,28 @@
  * bodies, unless its comment says otherwise. No function aborts or exits the host program;
  * failures are negative NODUS_E* codes (nodus_strerror() describes them).
  *
- * After a session error (the daemon died or dropped the session) every later call returns that
- * error, bodies not yet started are skipped, and nodus_close() must still be called. In a child
- * forked after nodus_open(), calls on the parent's session return NODUS_ECLOSED.
+ * Daemon restarts: when nodusd vanishes without a word (it crashed or was SIGKILLed; its socket
+ * reached end of stream), the session is not lost. libnodus lets the bodies already running
+ * finish (they are complete: their effects are in memory), starts no other body, waits for the
+ * device work of finished bodies to be confirmed in this process (OpenCL marker callbacks, CUDA
+ * events), then reconnects with exponential back-off (10 ms doubling to 1 s) through the same
+ * discovery and autostart path as nodus_open(), says Hello again with the same job and weight,
+ * and resubmits, in their original order and with their original accesses and attributes,
+ * every task that had not started. Calls made meanwhile behave as usual: submissions are
+ * buffered, taskwait and friends keep waiting and return when the resubmitted tasks are done.
+ * No body runs twice, except that of a task declared idempotent whose device work could not be
+ * confirmed within the budget; for any other such task the session fails with NODUS_ELOST.
+ * Recovery gives up with NODUS_ECLOSED when no daemon answers within $NODUS_RECONNECT_TIMEOUT,
+ * and with NODUS_ENOTSUP when the new daemon owns other cores or devices. A daemon that ends a
+ * session on purpose says so first (an Error message: nodusctl kill, a drain that timed out, a
+ * daemon stopped by a second SIGTERM) and the session fails with that error at once, as before.
+ * Task ids (nodus_task_id()) are the client's and never change; nodus_session_id() is the
+ * current daemon session's. Details: docs/protocol.md, "Daemon restarts".
+ *
+ * After a session error (the daemon dropped the session, or could not be reached again) every
+ * later call returns that error, bodies not yet started are skipped, and nodus_close() must
+ * still be called. In a child forked after nodus_open(), calls on the parent's session return
+ * NODUS_ECLOSED.
  *
  * Environment:
  *   NODUS_SOCKET          daemon socket (else /run/nodus/nodusd.sock, else the per-user daemon)
@@ -22,7 +41,10 @@
  *   NODUS_WEIGHT          initial job weight (the daemon caps it)
  *   NODUS_MAX_OUTSTANDING submitted-but-unfinished tasks before nodus_submit blocks (1000000)
  *   NODUS_SPIN_US, NODUS_COMM_SPIN_US   how long idle workers / the comm thread spin (50)
- *   NODUS_DEBUG           print why a session broke to stderr
+ *   NODUS_RECONNECT_TIMEOUT  seconds (fractions allowed) that recovery from a daemon crash may
+ *                         wait for device work, and then spend reconnecting (30); 0: a lost
+ *                         daemon breaks the session at once (NODUS_ECLOSED)
+ *   NODUS_DEBUG           print why a session broke (and each reconnect) to stderr
  */
 #ifndef NODUS_H
 #define NODUS_H
@@ -132,6 +154,14 @@ NODUS_EXPORT int nodus_task_attr_set_impl(nodus_task_attr_t *attr, nodus_device_
                                           nodus_task_fn fn);
 
 /*
+ * Declares that running the task's body twice is harmless (it recomputes its outputs from inputs
+ * it does not overwrite). Only used after a daemon restart: a started device task whose device
+ * work could not be confirmed within $NODUS_RECONNECT_TIMEOUT is then resubmitted and runs again,
+ * where a task without this attribute makes the session fail with NODUS_ELOST. Default 0.
+ */
+NODUS_EXPORT int nodus_task_attr_set_idempotent(nodus_task_attr_t *attr, int idempotent);
+
+/*
  * Submits a task: `fn(arg)` runs once every earlier task of this session that conflicts with
  * one of `accesses` (read-after-write, write-after-read, write-after-write, on any byte overlap)
  * has completed. `accesses` is copied; `arg` is borrowed until the body has run. `attr` may be
@@ -157,8 +187,11 @@ NODUS_EXPORT int nodus_flush(nodus_t *n);
 /* Number of cores the daemon owns (valid after nodus_open). */
 NODUS_EXPORT int nodus_num_cores(const nodus_t *n);
 
-/* Session id the daemon assigned (for logs and nodusctl). */
+/* Session id the daemon assigned (for logs and nodusctl); a new one after each reconnect. */
 NODUS_EXPORT uint64_t nodus_session_id(const nodus_t *n);
+
+/* How many times the session reconnected after losing the daemon (see above). */
+NODUS_EXPORT unsigned nodus_reconnect_count(const nodus_t *n);
 
 /* Number of devices (GPUs, OpenCL devices) the daemon owns; indices are 0..count-1. */
 NODUS_EXPORT int nodus_num_devices(const nodus_t *n);
@@ -174,7 +207,8 @@ NODUS_EXPORT int nodus_task_core(void);
 NODUS_EXPORT int nodus_task_ncores(void);
 /* Copies up to `max` granted CPU ids into `cores`; returns how many were granted. */
 NODUS_EXPORT int nodus_task_cores(int *cores, int max);
-/* The daemon's id of the running task (per-session sequence number). */
+/* The id of the running task: its submission sequence number in this session (1, 2, ...), the
+ * daemon's id too until the first reconnect; it never changes across reconnects. */
 NODUS_EXPORT uint64_t nodus_task_id(void);
 /* The kind of implementation running (NODUS_DEV_CPU outside a device body). */
 NODUS_EXPORT nodus_device_kind_t nodus_task_device_kind(void);

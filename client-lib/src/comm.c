@@ -31,6 +31,8 @@
 #include "done.h"
 #include "internal.h"
 #include "nodus_limits.h"
+#include "reconnect.h"
+#include "replay.h"
 #include "submit.h"
 #include "validate.h"
 #include "worker.h"
@@ -60,6 +62,8 @@ struct comm {
     uint64_t flushed_upto;   /* last task id fully written */
     uint64_t published_upto; /* last flushed_upto told to nodus_flush() callers */
     bool bye_queued;
+    bool lost;         /* end of stream or a failed read, no Error or Bye before: a crash */
+    bool write_failed; /* a send failed: the peer is gone, and its last words may be unread */
 
     /* taken from the session under its locks, packed outside them */
     submit_buf_t sending;
@@ -207,7 +211,7 @@ static int pack_submits(nodus_t *n, struct comm *c)
             if (k > 0 && bytes + est > byte_limit) break;
             bytes += est;
             Nodus__V1__TaskSpec *s = &c->specs[k];
-            s->id = t->id;
+            s->id = replay_wire_of(n->replay, t->id);
             s->priority = t->priority;
             s->ncores = t->ncores == 1 ? 0 : t->ncores; /* 0 means 1 on the wire */
             s->n_accesses = t->naccesses;
@@ -226,9 +230,9 @@ static int pack_submits(nodus_t *n, struct comm *c)
         if (rc < 0) return rc;
         i += k;
     }
-    c->packed_upto = b->tasks[b->ntasks - 1].id;
-    submit_buf_clear(b);
-    return 0;
+    /* resubmitted tasks (after a reconnect) have ids below those packed before */
+    if (b->tasks[b->ntasks - 1].id > c->packed_upto) c->packed_upto = b->tasks[b->ntasks - 1].id;
+    return replay_keep(n->replay, b); /* kept until its tasks complete; b is empty again */
 }
 
 static int pack_waits(nodus_t *n, struct comm *c)
@@ -318,6 +322,7 @@ static int write_out(nodus_t *n, struct comm *c)
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            c->write_failed = true; /* lost, unless the daemon said why first (comm_main) */
             return NODUS_ECLOSED;
         }
         c->out_off += (size_t)w;
@@ -364,7 +369,8 @@ static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
     pthread_mutex_lock(&n->lock);
     for (size_t i = 0; i < k && rc == 0; i++) {
         const Nodus__V1__Grant *gr = g->grants[i];
-        task_entry_t *e = table_lookup(&n->table, gr->task_id);
+        uint64_t id = replay_local_of(n->replay, gr->task_id);
+        task_entry_t *e = id ? table_lookup(&n->table, id) : NULL;
         if (!e || e->state != TASK_ENTRY_SUBMITTED || gr->n_cores != e->ncores ||
             !grant_kind_ok(n, e, gr)) {
             rc = NODUS_EPROTO;
@@ -374,10 +380,11 @@ static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
             if (gr->cores[j] >= n->cpu_worker_len || n->cpu_worker[gr->cores[j]] < 0)
                 rc = NODUS_EPROTO;
         if (rc < 0) break;
-        e->state = TASK_ENTRY_GRANTED;
+        session_task_state(n, e, TASK_ENTRY_GRANTED);
         e->kind = (uint8_t)gr->kind;
+        e->run++;
         if (gr->kind == NODUS__V1__DEVICE_KIND__DEVICE_KIND_CUDA) n->cuda_used = true;
-        c->items[i] = (grant_item_t){.id = gr->task_id,
+        c->items[i] = (grant_item_t){.id = id,
                                      .fn = e->fn[gr->kind],
                                      .arg = e->arg,
                                      .ncores = e->ncores,
@@ -385,7 +392,9 @@ static int handle_grants(nodus_t *n, struct comm *c, const Nodus__V1__Grants *g)
                                      .cpus = NULL,
                                      .kind = (nodus_device_kind_t)gr->kind,
                                      .device = gr->device,
-                                     .slot = gr->slot};
+                                     .slot = gr->slot,
+                                     .epoch = atomic_load(&n->epoch),
+                                     .run = e->run};
         c->item_worker[i] = (size_t)n->cpu_worker[gr->cores[0]];
     }
     pthread_mutex_unlock(&n->lock);
@@ -454,8 +463,9 @@ static int handle_frame(nodus_t *n, struct comm *c, const uint8_t *payload, size
         }
     }
     if (rc < 0 && n->debug)
-        fprintf(stderr, "libnodus: session %llu: %s (%s): %s\n", (unsigned long long)n->session_id,
-                m ? msg_body_name(m) : "?", why, nodus_strerror(rc));
+        fprintf(stderr, "libnodus: session %llu: %s (%s): %s\n",
+                (unsigned long long)atomic_load(&n->session_id), m ? msg_body_name(m) : "?", why,
+                nodus_strerror(rc));
     arena_reset(c);
     return rc;
 }
@@ -468,10 +478,10 @@ static int read_in(nodus_t *n, struct comm *c)
         size_t avail;
         if (frame_reader_space(&c->reader, READ_CHUNK, &space, &avail) < 0) return NODUS_ENOMEM;
         ssize_t got = recv(n->fd, space, avail, MSG_DONTWAIT);
-        if (got == 0) return NODUS_ECLOSED;
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        if (got < 0 && (errno == EINTR)) continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (got <= 0) {
+            c->lost = true; /* end of stream or a reset, without an Error or Bye first */
             return NODUS_ECLOSED;
         }
         frame_reader_commit(&c->reader, (size_t)got);
@@ -508,19 +518,56 @@ static bool has_work(nodus_t *n, struct comm *c)
     return work;
 }
 
+/* Dispatches the whole frames already buffered (those that came with a Welcome). */
+static int dispatch_buffered(nodus_t *n, struct comm *c)
+{
+    const uint8_t *payload;
+    size_t len;
+    int rc;
+    while ((rc = frame_reader_next(&c->reader, &payload, &len)) == 1)
+        if ((rc = handle_frame(n, c, payload, len)) < 0) break;
+    if (rc < 0) return rc == NODUS_ENOMEM ? rc : NODUS_EPROTO;
+    return 0;
+}
+
+/*
+ * The daemon was lost: recover (reconnect.c) on a new connection, drop whatever was queued for
+ * the old one, resubmit the tasks that never started (first, in their order), and send the
+ * pending waits again after them. Returns 0 when connected again, RECONNECT_CLOSED, or an error.
+ */
+static int comm_recover(nodus_t *n, struct comm *c)
+{
+    frame_reader_t reader;
+    int rc = reconnect_run(n, &c->done, &reader);
+    if (rc != 0) return rc;
+    frame_reader_free(&c->reader);
+    c->reader = reader;
+    c->out.len = 0; /* Submits are replayed, Dones were for the old session, Waits go again */
+    c->out_off = 0;
+    c->lost = false;
+    c->write_failed = false;
+    c->flushed_upto = c->packed_upto;
+    rc = replay_rebuild(n, &c->sending, c->packed_upto + 1);
+    if (rc == 0) rc = pack_submits(n, c);
+    if (rc < 0) return rc;
+    pthread_mutex_lock(&n->lock);
+    for (waiter_t *w = n->waiters; w; w = w->next) {
+        if (w->sent && !w->done) {
+            w->sent = false;
+            n->waits_unsent++;
+        }
+    }
+    pthread_mutex_unlock(&n->lock);
+    return dispatch_buffered(n, c);
+}
+
 static void *comm_main(void *arg)
 {
     nodus_t *n = arg;
     struct comm *c = n->comm;
-    int rc = 0;
     pthread_setname_np(pthread_self(), "nodus-comm");
-    /* bytes that arrived with the Welcome */
-    const uint8_t *payload;
-    size_t len;
-    while ((rc = frame_reader_next(&c->reader, &payload, &len)) == 1)
-        if ((rc = handle_frame(n, c, payload, len)) < 0) break;
-    if (rc < 0) rc = rc == NODUS_ENOMEM ? rc : NODUS_EPROTO;
-
+    int rc = dispatch_buffered(n, c); /* bytes that arrived with the Welcome */
+connected:
     while (rc == 0) {
         if ((rc = collect(n, c)) < 0 || (rc = write_out(n, c)) < 0) break;
         bool unsent = c->out_off < c->out.len;
@@ -562,6 +609,19 @@ static void *comm_main(void *arg)
             (void)r; /* EAGAIN: another read drained it */
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) rc = read_in(n, c);
+    }
+    if (rc == NODUS_ECLOSED && c->write_failed) {
+        /* a daemon that ended the session on purpose sent an Error before it closed: it may
+         * wait unread in the socket, and it decides (read_in() sets `lost` only at the end) */
+        int r = read_in(n, c);
+        rc = r < 0 ? r : NODUS_ECLOSED;
+        if (r == 0) c->lost = true;
+    }
+    /* the daemon vanished without an Error or Bye (a crash, not a drain or kill): recover */
+    if (rc == NODUS_ECLOSED && c->lost && !c->bye_queued && n->reconnect_ms > 0) {
+        rc = comm_recover(n, c);
+        if (rc == 0) goto connected;
+        if (rc == RECONNECT_CLOSED) rc = 0;
     }
     if (rc < 0) session_fail(n, rc);
     return NULL;

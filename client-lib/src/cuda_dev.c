@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "done.h"
 #include "cuda_abi.h"
@@ -366,6 +367,37 @@ void cuda_run(nodus_t *n, const grant_item_t *item)
     item->fn(item->arg);
     device_current = (device_context_t){.kind = NODUS_DEV_CPU, .index = -1, .cuda_device = -1};
     after_body(n, item->id, ordinal, stream);
+}
+
+int cuda_session_quiesce(nodus_t *n, uint64_t deadline_ms)
+{
+    struct cuda_session *s = n->cuda;
+    if (!s || !atomic_load_explicit(&crt_ready, memory_order_acquire)) return 0;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nevents && rc == 0;) {
+        cudart_error_t q = crt.api.EventQuery(s->events[i].event);
+        if (q == CUDART_SUCCESS) {
+            i++;
+            continue;
+        }
+        if (q != CUDART_ERROR_NOT_READY) {
+            rc = NODUS_EIO;
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u >= deadline_ms) {
+            rc = NODUS_ETIMEDOUT;
+            break;
+        }
+        pthread_mutex_unlock(&s->lock);
+        struct timespec nap = {.tv_sec = 0, .tv_nsec = 1000000L};
+        nanosleep(&nap, NULL);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 /* ---- public ---- */

@@ -8,6 +8,8 @@
 #ifndef NODUS_CLIENT_CUDA_DEV_H
 #define NODUS_CLIENT_CUDA_DEV_H
 
+#include <stdint.h>
+
 #include "nodus.h"
 
 struct grant_item;
@@ -16,6 +18,10 @@ struct grant_item;
 int cuda_session_open(nodus_t *n);
 /* Destroys the session's streams and events (after every task completed or was abandoned). */
 void cuda_session_close(nodus_t *n);
+/* Waits until every event the session recorded has fired (the daemon was lost: no one else will
+ * tell). Returns 0, NODUS_EIO (a query failed) or NODUS_ETIMEDOUT at CLOCK_MONOTONIC `deadline_ms`.
+ * Comm thread, with no body running. */
+int cuda_session_quiesce(nodus_t *n, uint64_t deadline_ms);
 /* Runs the body of a CUDA grant, records its completion event and reports the Done
  * (device_run). Worker threads. */
 void cuda_run(nodus_t *n, const struct grant_item *item);

@@ -105,8 +105,9 @@ void device_run(nodus_t *n, const grant_item_t *item)
 void device_debug(const nodus_t *n, const char *backend, const char *what, int detail)
 {
     if (n->debug)
-        fprintf(stderr, "libnodus: session %llu: %s: %s (%d)\n", (unsigned long long)n->session_id,
-                backend, what, detail);
+        fprintf(stderr, "libnodus: session %llu: %s: %s (%d)\n",
+                (unsigned long long)atomic_load(&((nodus_t *)n)->session_id), backend, what,
+                detail);
 }
 
 NODUS_EXPORT int nodus_num_devices(const nodus_t *n)

@@ -9,6 +9,7 @@
 
 #include "comm.h"
 #include "nodus_limits.h"
+#include "replay.h"
 
 /* ---- the queues ---- */
 
@@ -58,6 +59,16 @@ void done_push_cuda(nodus_t *n, uint64_t id, uint32_t pool_index, const void *ha
     pthread_mutex_unlock(&n->done_lock);
     if (rc < 0) session_fail(n, rc);
     comm_wake(n);
+}
+
+bool done_run_current(nodus_t *n, uint64_t id, uint8_t run)
+{
+    pthread_mutex_lock(&n->lock);
+    task_entry_t *e = table_lookup(&n->table, id);
+    bool current =
+        e && e->run == run && (e->state == TASK_ENTRY_GRANTED || e->state == TASK_ENTRY_DEVICE);
+    pthread_mutex_unlock(&n->lock);
+    return current;
 }
 
 bool done_pending(nodus_t *n)
@@ -181,16 +192,26 @@ static int cuda_events_build(done_batch_t *b)
     return 0;
 }
 
+/* Task `id` completed: forget it, and let its kept batch go once all of its tasks have. */
+static void forget_locked(nodus_t *n, uint64_t id)
+{
+    task_entry_t *e = table_lookup(&n->table, id);
+    if (!e) return;
+    session_task_state(n, e, TASK_ENTRY_SUBMITTED); /* only for the counters */
+    table_complete(&n->table, id, n->next_id);
+    replay_release(n->replay, id);
+}
+
+/* The daemon's ids for the client ids ids[0..count), in place. */
+static void ids_to_wire(const nodus_t *n, uint64_t *ids, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        ids[i] = replay_wire_of(n->replay, ids[i]);
+}
+
 int done_batch_pack(nodus_t *n, done_batch_t *b, frame_buf_t *out)
 {
-    int rc = append_ids(n, out, false, b->done, b->ndone, NULL);
-    if (rc == 0 && b->ncuda) rc = cuda_events_build(b);
-    if (rc == 0)
-        rc = append_ids(n, out, false, b->cuda_ids, b->ncuda, b->ncuda ? b->cuda_event_ptrs : NULL);
-    if (rc == 0) rc = append_ids(n, out, true, b->device, b->ndevice, NULL);
-    if (rc < 0) return rc;
     if (b->ndone + b->ncuda + b->ndevice == 0) return 0;
-
     /* forget the tasks and let blocked submitters go on; an OpenCL task stays until its
      * DeviceDone (this batch's or a later one's), so a taskwait that finds nothing outstanding
      * never skips device work */
@@ -199,18 +220,33 @@ int done_batch_pack(nodus_t *n, done_batch_t *b, frame_buf_t *out)
     for (size_t i = 0; i < b->ndone; i++) {
         task_entry_t *e = table_lookup(&n->table, b->done[i]);
         if (e && e->state == TASK_ENTRY_GRANTED && e->kind == NODUS_DEV_OPENCL) {
-            e->state = TASK_ENTRY_DEVICE;
+            session_task_state(n, e, TASK_ENTRY_DEVICE);
             continue;
         }
-        table_complete(&n->table, b->done[i], n->next_id);
+        forget_locked(n, b->done[i]);
         finished++;
     }
     for (size_t i = 0; i < b->ncuda; i++)
-        table_complete(&n->table, b->cuda_ids[i], n->next_id);
+        forget_locked(n, b->cuda[i].id);
     for (size_t i = 0; i < b->ndevice; i++)
-        table_complete(&n->table, b->device[i], n->next_id);
+        forget_locked(n, b->device[i]);
     tasks_finished(n, finished + b->ncuda + b->ndevice);
     pthread_mutex_unlock(&n->lock);
+
+    int rc = 0;
+    if (out) {
+        /* the map changes only on the comm thread, which is this one */
+        ids_to_wire(n, b->done, b->ndone);
+        ids_to_wire(n, b->device, b->ndevice);
+        for (size_t i = 0; i < b->ncuda; i++)
+            b->cuda[i].id = replay_wire_of(n->replay, b->cuda[i].id);
+        rc = append_ids(n, out, false, b->done, b->ndone, NULL);
+        if (rc == 0 && b->ncuda) rc = cuda_events_build(b);
+        if (rc == 0)
+            rc = append_ids(n, out, false, b->cuda_ids, b->ncuda,
+                            b->ncuda ? b->cuda_event_ptrs : NULL);
+        if (rc == 0) rc = append_ids(n, out, true, b->device, b->ndevice, NULL);
+    }
     b->ndone = b->ncuda = b->ndevice = 0;
-    return 0;
+    return rc;
 }

@@ -37,15 +37,19 @@ void done_push(nodus_t *n, uint64_t id);
 void done_push_cuda(nodus_t *n, uint64_t id, uint32_t pool_index, const void *handle);
 /* The OpenCL device work of task `id` completed; must follow done_push(n, id). Any thread. */
 void done_push_device(nodus_t *n, uint64_t id);
+/* True when grant `run` of task `id` is still the task's current run (not one whose outcome was
+ * given up as lost after the daemon restarted, and re-run since). Any thread; takes n->lock. */
+bool done_run_current(nodus_t *n, uint64_t id, uint8_t run);
 /* True when a queue holds something (the comm thread's last look before it sleeps). */
 bool done_pending(nodus_t *n);
 
 /* Swaps the session's queues with the batch's (emptied) storage. Comm thread. */
 void done_batch_take(nodus_t *n, done_batch_t *b);
 /*
- * Appends the batch as Done (plain, then CUDA) and DeviceDone messages to `out`, then forgets
- * the finished tasks (an OpenCL task when its DeviceDone goes). Comm thread; takes n->lock.
- * Returns 0 or a NODUS_E* code.
+ * Forgets the finished tasks of the batch (an OpenCL task when its DeviceDone goes), then
+ * appends the batch as Done (plain, then CUDA) and DeviceDone messages to `out`, in the daemon's
+ * ids; with `out` NULL the tasks are only completed locally (while the daemon is away). Empties
+ * the batch. Comm thread; takes n->lock. Returns 0 or a NODUS_E* code.
  */
 int done_batch_pack(nodus_t *n, done_batch_t *b, frame_buf_t *out);
 /* Frees the batch's storage. */

@@ -9,6 +9,10 @@
  *   - one worker thread per daemon core (started on that core's first grant) runs task bodies;
  *   - OpenCL runtime threads run the marker callbacks of OpenCL tasks (ocl.c).
  *
+ *   When the daemon goes away without a word (a crash), the comm thread recovers the session
+ *   (reconnect.c, replay.c) and the other threads just keep waiting; see docs/protocol.md,
+ *   "Daemon restarts".
+ *
  *   `lock` guards the submission buffer, the task table, the waiter list, the counters and the
  *   flags below it; `done_lock` guards the three completion queues (done, CUDA done, device
  *   done: workers and OpenCL callbacks push, comm drains all three in one critical section, so
@@ -34,6 +38,7 @@
 #include "table.h"
 
 struct comm;
+struct replay;
 struct worker;
 struct ocl_session;
 struct cuda_session;
@@ -78,30 +83,38 @@ typedef struct waiter {
 
 struct nodus {
     /* ---- fixed after nodus_open ---- */
-    int fd;      /* socket; the comm thread's after open */
+    int fd;      /* socket; the comm thread's after open (replaced when it reconnects) */
     int wake_fd; /* eventfd that wakes the comm thread */
-    uint64_t session_id;
-    uint32_t *cpus; /* OS CPU ids the daemon owns (Welcome order); owned */
+    _Atomic uint64_t session_id; /* the daemon's id; a new one after each reconnect */
+    uint32_t *cpus;              /* OS CPU ids the daemon owns (Welcome order); owned */
     size_t ncpus;
-    int32_t *cpu_worker;   /* OS CPU id -> index in cpus/workers, -1 if not ours; owned */
-    size_t cpu_worker_len; /* max CPU id + 1 */
-    size_t cpuset_size;    /* CPU_ALLOC_SIZE(cpu_worker_len) */
-    uint32_t max_frame;    /* largest frame payload we may send */
-    uint32_t max_tasks_per_submit;
-    uint64_t max_outstanding; /* back-pressure bound on submitted, not done tasks */
-    uint64_t spin_ns;         /* how long an idle worker spins before sleeping */
-    uint64_t comm_spin_ns;    /* how long the comm thread polls before sleeping */
-    sigset_t host_sigmask;    /* signal mask of the thread that opened the session */
-    bool debug;               /* $NODUS_DEBUG: say on stderr why a session broke */
-    unsigned fork_generation; /* session_fork_generation at open */
-    struct worker *workers;   /* ncpus entries, threads started lazily; owned */
-    struct comm *comm;        /* comm thread state; owned */
+    int32_t *cpu_worker;           /* OS CPU id -> index in cpus/workers, -1 if not ours; owned */
+    size_t cpu_worker_len;         /* max CPU id + 1 */
+    size_t cpuset_size;            /* CPU_ALLOC_SIZE(cpu_worker_len) */
+    uint32_t max_frame;            /* largest frame payload we may send (comm thread after open) */
+    uint32_t max_tasks_per_submit; /* likewise */
+    uint64_t max_outstanding;      /* back-pressure bound on submitted, not done tasks */
+    uint64_t spin_ns;              /* how long an idle worker spins before sleeping */
+    uint64_t comm_spin_ns;         /* how long the comm thread polls before sleeping */
+    sigset_t host_sigmask;         /* signal mask of the thread that opened the session */
+    bool debug;                    /* $NODUS_DEBUG: say on stderr why a session broke */
+    unsigned fork_generation;      /* session_fork_generation at open */
+    struct worker *workers;        /* ncpus entries, threads started lazily; owned */
+    struct comm *comm;             /* comm thread state; owned */
     pthread_t comm_thread;
     bool comm_started;
     device_t *devices; /* Welcome.devices, by daemon index; owned */
     size_t ndevices;
     struct ocl_session *ocl;   /* OpenCL state (ocl.c), set up lazily; owned */
     struct cuda_session *cuda; /* CUDA state (cuda_dev.c), set up lazily; owned */
+    char *socket_path;         /* nodus_open's socket_path (NULL: discovery); owned */
+    char *job;                 /* nodus_open's job (NULL: the default); owned */
+    uint64_t reconnect_ms;     /* $NODUS_RECONNECT_TIMEOUT; 0: a lost daemon breaks the session */
+    struct replay *replay;     /* what a reconnect resubmits (replay.c); comm thread only; owned */
+
+    /* ---- connection generation: bumped by the comm thread when the daemon is lost ---- */
+    atomic_uint epoch;      /* grants of an older epoch are not started (worker.c) */
+    atomic_uint reconnects; /* successful reconnections so far */
 
     /* ---- session health: 0 or the first error (never changes back) ---- */
     _Atomic int error;
@@ -121,6 +134,9 @@ struct nodus {
     size_t waits_unsent;   /* waiters whose Wait the comm thread has not packed yet */
     uint64_t next_token;
     uint32_t weight_to_send; /* 0: none */
+    uint32_t weight;         /* the weight asked for last (Hello of a reconnect); 0: default */
+    uint64_t in_body;        /* tasks GRANTED: handed to a worker, body not yet reported */
+    uint64_t in_device;      /* tasks in TASK_ENTRY_DEVICE (OpenCL work in flight) */
     bool closing;            /* nodus_close: send Bye and stop */
     bool cuda_used; /* a CUDA task was granted: only the daemon knows when its work ended */
 
@@ -137,6 +153,16 @@ struct nodus {
     atomic_bool comm_idle; /* the comm thread may block in poll(): write wake_fd */
     atomic_bool work_hint; /* something was queued since the comm thread's last collect */
 };
+
+/* Sets entry `e` (of a live task) to `state`, keeping in_body and in_device. Under n->lock. */
+static inline void session_task_state(nodus_t *n, task_entry_t *e, task_entry_state_t state)
+{
+    if (e->state == TASK_ENTRY_GRANTED) n->in_body--;
+    if (e->state == TASK_ENTRY_DEVICE) n->in_device--;
+    if (state == TASK_ENTRY_GRANTED) n->in_body++;
+    if (state == TASK_ENTRY_DEVICE) n->in_device++;
+    e->state = (uint8_t)state;
+}
 
 /* Bumped in the child of every fork(): a session opened before it has no threads there. */
 extern __attribute__((visibility("hidden"))) atomic_uint session_fork_generation;

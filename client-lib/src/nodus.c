@@ -5,7 +5,9 @@
  * Environment: $NODUS_WEIGHT (initial job weight), $NODUS_MAX_OUTSTANDING (back-pressure bound,
  * default 1000000 tasks), $NODUS_SPIN_US and $NODUS_COMM_SPIN_US (how long an idle worker, and
  * the comm thread, poll for work before they sleep; default 50 each, 0 disables), $NODUS_DEBUG
- * (print why a session broke on stderr). Discovery variables: conn.c.
+ * (print why a session broke on stderr), $NODUS_RECONNECT_TIMEOUT (seconds, fractions allowed,
+ * that recovery after a daemon crash may spend; default 30, 0 disables: reconnect.c). Discovery
+ * variables: conn.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,12 +20,15 @@
 #include "conn.h"
 #include "internal.h"
 #include "nodus_limits.h"
+#include "replay.h"
 #include "submit.h"
 #include "wait.h"
 #include "worker.h"
 
 #define DEFAULT_MAX_OUTSTANDING 1000000u
 #define DEFAULT_SPIN_US         50u
+#define DEFAULT_RECONNECT_MS    30000u
+#define MAX_RECONNECT_MS        (24u * 3600u * 1000u)
 
 atomic_uint session_fork_generation;
 
@@ -90,6 +95,26 @@ static uint64_t env_uint(const char *name, uint64_t def, uint64_t max)
     return v > max ? max : v;
 }
 
+/* $NODUS_RECONNECT_TIMEOUT in milliseconds: seconds, fractions allowed; malformed: the default. */
+static uint64_t env_reconnect_ms(void)
+{
+    const char *s = getenv("NODUS_RECONNECT_TIMEOUT");
+    if (!s || !*s) return DEFAULT_RECONNECT_MS;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= 0)) return DEFAULT_RECONNECT_MS;
+    return v * 1000.0 > MAX_RECONNECT_MS ? MAX_RECONNECT_MS : (uint64_t)(v * 1000.0 + 0.5);
+}
+
+static char *opt_strdup(const char *s, bool *failed)
+{
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *failed = true;
+    return d;
+}
+
 /* Frees whatever nodus_open() got to set up; threads must be stopped. */
 static void session_free(nodus_t *n)
 {
@@ -102,6 +127,9 @@ static void session_free(nodus_t *n)
      * a pending marker callback still queues its DeviceDone and writes wake_fd */
     device_session_close(n);
     comm_destroy(n);
+    replay_close(n);
+    free(n->socket_path);
+    free(n->job);
     if (n->fd >= 0) close(n->fd);
     if (n->wake_fd >= 0) close(n->wake_fd);
     submit_buf_free(&n->pending);
@@ -172,7 +200,18 @@ NODUS_EXPORT int nodus_open(nodus_t **out, const char *job, const char *socket_p
     n->spin_ns = env_uint("NODUS_SPIN_US", DEFAULT_SPIN_US, 1000000u) * 1000u;
     n->comm_spin_ns = env_uint("NODUS_COMM_SPIN_US", DEFAULT_SPIN_US, 1000000u) * 1000u;
     n->debug = getenv("NODUS_DEBUG") != NULL;
+    n->reconnect_ms = env_reconnect_ms();
     uint32_t weight = (uint32_t)env_uint("NODUS_WEIGHT", 0, NODUS_MAX_WEIGHT);
+    n->weight = weight;
+    atomic_init(&n->epoch, 0);
+    atomic_init(&n->reconnects, 0);
+    bool copy_failed = false;
+    n->socket_path = opt_strdup(socket_path, &copy_failed);
+    n->job = opt_strdup(job, &copy_failed);
+    if (copy_failed || replay_open(n) < 0) {
+        session_free(n);
+        return NODUS_ENOMEM;
+    }
 
     frame_reader_t reader;
     frame_reader_init(&reader, NODUS_MAX_FRAME);
@@ -180,7 +219,7 @@ NODUS_EXPORT int nodus_open(nodus_t **out, const char *job, const char *socket_p
     int rc = conn_connect(socket_path, &n->fd);
     if (rc == 0) rc = conn_handshake(n->fd, job, weight, &reader, &welcome);
     if (rc == 0) {
-        n->session_id = welcome.session_id;
+        atomic_store(&n->session_id, welcome.session_id);
         n->cpus = welcome.cpus;
         n->ncpus = welcome.ncpus;
         n->max_frame = welcome.max_frame;
@@ -238,6 +277,7 @@ NODUS_EXPORT int nodus_set_weight(nodus_t *n, unsigned weight)
     if (rc < 0) return rc;
     pthread_mutex_lock(&n->lock);
     n->weight_to_send = weight > NODUS_MAX_WEIGHT ? NODUS_MAX_WEIGHT : weight;
+    n->weight = n->weight_to_send; /* a reconnect's Hello asks for it again */
     pthread_mutex_unlock(&n->lock);
     comm_wake(n);
     return 0;
@@ -250,5 +290,5 @@ NODUS_EXPORT int nodus_num_cores(const nodus_t *n)
 
 NODUS_EXPORT uint64_t nodus_session_id(const nodus_t *n)
 {
-    return n ? n->session_id : 0;
+    return n ? atomic_load(&((nodus_t *)n)->session_id) : 0;
 }

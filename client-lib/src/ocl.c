@@ -89,6 +89,7 @@ struct ocl_session {
 typedef struct ocl_marker {
     nodus_t *n;
     uint64_t id;
+    uint8_t run; /* the grant's run: a completion of a run given up as lost is ignored */
 } ocl_marker_t;
 
 /* ---- process-wide start ---- */
@@ -435,7 +436,15 @@ static void CL_CALLBACK marker_complete(cl_event marker, cl_int status, void *da
     ocl_marker_t *m = data;
     nodus_t *n = m->n;
     uint64_t id = m->id;
+    uint8_t run = m->run;
     free(m);
+    if (!done_run_current(n, id, run)) {
+        /* the daemon restarted, the work was not confirmed in time, and the task (idempotent)
+         * was resubmitted: this run no longer counts */
+        rt.api.ReleaseEvent(marker);
+        callback_finished(n->ocl);
+        return;
+    }
     if (status < 0) {
         /* a command of the task failed: its results cannot be trusted */
         device_debug(n, "opencl", "device work of a task terminated abnormally", status);
@@ -447,7 +456,7 @@ static void CL_CALLBACK marker_complete(cl_event marker, cl_int status, void *da
 }
 
 /* After the body: marker, flush, Done, then the callback that sends the DeviceDone. */
-static void after_body(nodus_t *n, uint64_t id, cl_command_queue queue)
+static void after_body(nodus_t *n, uint64_t id, uint8_t run, cl_command_queue queue)
 {
     struct ocl_session *s = n->ocl;
     cl_event marker = NULL;
@@ -455,7 +464,7 @@ static void after_body(nodus_t *n, uint64_t id, cl_command_queue queue)
     if (err == CL_SUCCESS) err = rt.api.Flush(queue);
     ocl_marker_t *m = err == CL_SUCCESS ? malloc(sizeof *m) : NULL;
     if (m) {
-        *m = (ocl_marker_t){.n = n, .id = id};
+        *m = (ocl_marker_t){.n = n, .id = id, .run = run};
         pthread_mutex_lock(&s->cb_lock);
         s->callbacks++;
         pthread_mutex_unlock(&s->cb_lock);
@@ -500,7 +509,7 @@ void ocl_run(nodus_t *n, const grant_item_t *item)
                                         .cuda_device = -1};
     item->fn(item->arg);
     device_current = (device_context_t){.kind = NODUS_DEV_CPU, .index = -1, .cuda_device = -1};
-    after_body(n, item->id, queue);
+    after_body(n, item->id, item->run, queue);
 }
 
 /* ---- public ---- */

@@ -23,6 +23,7 @@ struct nodus_task_attr {
     nodus_task_fn impl[DEVICE_KINDS];
     size_t label_len;
     char label[NODUS_MAX_NAME + 1];
+    bool idempotent; /* may run again when its outcome is lost in a daemon restart */
 };
 
 static const nodus_task_attr_t default_attr = {.priority = 0, .ncores = 1};
@@ -62,6 +63,13 @@ NODUS_EXPORT int nodus_task_attr_set_label(nodus_task_attr_t *attr, const char *
 {
     if (!attr) return NODUS_EINVAL;
     attr->label_len = name_copy(attr->label, label ? label : "");
+    return 0;
+}
+
+NODUS_EXPORT int nodus_task_attr_set_idempotent(nodus_task_attr_t *attr, int idempotent)
+{
+    if (!attr) return NODUS_EINVAL;
+    attr->idempotent = idempotent != 0;
     return 0;
 }
 
@@ -209,7 +217,7 @@ NODUS_EXPORT int nodus_submit(nodus_t *n, nodus_task_fn fn, void *arg,
     if (rc == 0)
         rc = buf_reserve(&n->pending, naccesses, attr->label_len ? attr->label_len + 1 : 0);
     uint64_t id = n->next_id;
-    if (rc == 0) rc = table_insert(&n->table, id, fns, arg, attr->ncores);
+    if (rc == 0) rc = table_insert(&n->table, id, fns, arg, attr->ncores, attr->idempotent);
     if (rc == 0) {
         buf_append(&n->pending, id, accesses, naccesses, attr, impls);
         n->next_id++;

@@ -31,7 +31,7 @@ void table_free(task_table_t *t)
 }
 
 int table_insert(task_table_t *t, uint64_t id, const nodus_task_fn fn[3], void *arg,
-                 uint32_t ncores)
+                 uint32_t ncores, bool idempotent)
 {
     uint64_t c = chunk_of(id);
     if (t->dir_len == 0) t->dir_base = c;
@@ -60,6 +60,8 @@ int table_insert(task_table_t *t, uint64_t id, const nodus_task_fn fn[3], void *
     e->arg = arg;
     e->kind = NODUS_DEV_CPU;
     e->ncores = ncores;
+    e->idempotent = idempotent;
+    e->run = 0;
     e->state = TASK_ENTRY_SUBMITTED;
     chunk->live++;
     return 0;

@@ -10,6 +10,7 @@
 #ifndef NODUS_CLIENT_TABLE_H
 #define NODUS_CLIENT_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ typedef struct task_entry {
     uint32_t ncores;
     uint8_t state; /* task_entry_state_t */
     uint8_t kind;  /* nodus_device_kind_t the daemon granted (valid from GRANTED on) */
+    uint8_t
+        idempotent; /* may be re-run when its outcome is lost (nodus_task_attr_set_idempotent) */
+    uint8_t run;    /* bumped on every grant: tells a stale device completion from a re-run */
 } task_entry_t;
 
 typedef struct task_chunk {
@@ -53,7 +57,7 @@ void table_free(task_table_t *t);
  * Returns 0 or NODUS_ENOMEM (then the table is unchanged).
  */
 int table_insert(task_table_t *t, uint64_t id, const nodus_task_fn fn[3], void *arg,
-                 uint32_t ncores);
+                 uint32_t ncores, bool idempotent);
 /* The entry of `id` (borrowed until the next insert/complete), or NULL if the id is not live. */
 task_entry_t *table_lookup(task_table_t *t, uint64_t id);
 /*

@@ -13,6 +13,8 @@
  * device context around it and reports the task itself (its Done carries or precedes the
  * device-completion report).
  *
+ * A grant from before the daemon was lost (an older n->epoch) is not started; see reconnect.c.
+ *
  * A parallel task (ncores > 1) runs on the worker of its first core, with that thread's affinity
  * widened to every granted CPU while the body runs, so thread pools the body starts (OpenMP,
  * BLAS) inherit exactly the granted cores. The other granted cores' workers stay idle.
@@ -146,9 +148,29 @@ static void affinity_free(worker_affinity_t *a)
     if (a->wide) CPU_FREE(a->wide);
 }
 
+/* A grant of a daemon that has since been lost: the body does not start (the next daemon may
+ * give this core to someone else), and the task goes back to be resubmitted (reconnect.c). */
+static void return_unstarted(nodus_t *n, grant_item_t *item)
+{
+    pthread_mutex_lock(&n->lock);
+    task_entry_t *e = table_lookup(&n->table, item->id);
+    if (e && e->state == TASK_ENTRY_GRANTED && e->run == item->run)
+        session_task_state(n, e, TASK_ENTRY_SUBMITTED);
+    pthread_mutex_unlock(&n->lock);
+    if (n->debug)
+        fprintf(stderr, "libnodus: task %llu: granted by a lost nodusd, not started\n",
+                (unsigned long long)item->id);
+    free(item->cpus);
+    comm_wake(n);
+}
+
 static void run_item(worker_t *w, worker_affinity_t *a, grant_item_t *item)
 {
     nodus_t *n = w->n;
+    if (atomic_load(&n->epoch) != item->epoch) {
+        return_unstarted(n, item);
+        return;
+    }
     bool widened = false;
     if (item->ncores > 1 && a->pinned) {
         CPU_ZERO_S(a->size, a->wide);

@@ -25,6 +25,8 @@ typedef struct grant_item {
     nodus_device_kind_t kind; /* the implementation to run; fn is that kind's body */
     uint32_t device;          /* kind != CPU: daemon device index */
     uint32_t slot;            /* kind != CPU: stream / queue slot on that device */
+    unsigned epoch;           /* n->epoch when granted: a later epoch means the daemon is gone */
+    uint8_t run;              /* the task entry's run count for this grant (stale completions) */
 } grant_item_t;
 
 typedef struct worker {

@@ -22,6 +22,7 @@
     X(ENOTSUP, -11, "not supported")                                                               \
     X(EIO, -12, "input/output error")                                                              \
     X(ESTATE, -13, "operation not valid in this state")                                            \
-    X(EDRAINING, -14, "nodusd is draining and refuses new work")
+    X(EDRAINING, -14, "nodusd is draining and refuses new work")                                   \
+    X(ELOST, -15, "a started task's outcome was lost when nodusd restarted")
 
 #endif
