@@ -15,7 +15,7 @@ packages=(
     clang-14 libfuzzer-14-dev                          # fuzzing (scripts/fuzz.sh)
     libopenblas-dev                                    # apps (HPCCG, GPT-2 CPU kernels)
     libopenmpi-dev openmpi-bin                         # HPCCG across ranks (NODUS_WITH_MPI)
-    libpcre2-dev libjson-c-dev jargon-text             # GPT-2 tokenizer and default corpus
+    libpcre2-dev libjson-c-dev zlib1g-dev jargon-text  # GPT-2 tokenizer and default corpus
     libstarpu-dev                                      # evaluation baseline (apps/bench)
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL backend, with a CPU device
     dpkg-dev file groff-base systemd                   # packaging: cpack DEB, man pages, units
