@@ -23,6 +23,8 @@
  *   NODUS_MAX_OUTSTANDING submitted-but-unfinished tasks before nodus_submit blocks (1000000)
  *   NODUS_SPIN_US, NODUS_COMM_SPIN_US   how long idle workers / the comm thread spin (50)
  *   NODUS_DEBUG           print why a session broke to stderr
+ *   NODUS_HOLD_BLAS       0: leave OpenBLAS's thread count alone; otherwise nodus_open() sets
+ *                         a loaded OpenBLAS to 1 thread per call, as each task holds one core
  */
 #ifndef NODUS_H
 #define NODUS_H
