@@ -32,6 +32,9 @@ if [ -x "$BENCH_DIR/nodus-bench-blas" ]; then
     held=$("$BENCH_DIR/nodus-bench-blas" --tasks 8 --size 64 --reps 1) || fail "blas, held"
     echo "$held"
     [ "$(field openblas_threads_in_task "$held")" = 1 ] || fail "OpenBLAS not held to 1 thread"
+    # not held, OpenBLAS's own (uninstrumented) threads write the results: TSan cannot see
+    # their synchronisation, so that half runs in the other builds only
+    [ "${NODUS_TSAN:-0}" = 1 ] && { echo "test_bench_drivers: OK (TSan: held BLAS only)"; exit 0; }
     free=$(NODUS_HOLD_BLAS=0 "$BENCH_DIR/nodus-bench-blas" --tasks 8 --size 64 --reps 1) ||
         fail "blas, not held"
     echo "$free"
