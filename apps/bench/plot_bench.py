@@ -7,9 +7,9 @@
 metg: efficiency = GFLOP/s of a run over the peak, the best GFLOP/s any runtime reached at the
 largest task size (Task Bench's "peak measured the same way with large tasks"); granularity =
 wall time x cores / tasks. METG(50%) is reported two ways: the smallest measured granularity
-whose efficiency is still >= 50% (sweeping downwards, the last point before efficiency first
-drops below 50%), and the 50% crossing interpolated linearly in log(granularity) between that
-point and the next. Needs python3-matplotlib.
+whose efficiency is >= 50% (over all points of the runtime), and the 50% crossing interpolated
+linearly in log(granularity) between that point and the next smaller task size when that one
+is below 50% (n/a when no smaller size was measured). Needs python3-matplotlib.
 """
 import csv
 import math
@@ -42,17 +42,18 @@ def metg(path, png):
     for rt, pts in by_rt.items():
         pts.sort(key=lambda p: -p[0])  # largest tasks first, as swept
         effs = [(gran, g / peak) for _, gran, g in pts]
+        # measured: the smallest granularity of any point at >= 50% (noise can make the curve
+        # dip and recover); interpolated: the crossing between that point and the next smaller
+        # task size, in log(granularity)
         measured = interp = None
-        for i, (gran, eff) in enumerate(effs):
-            if eff < 0.5:
-                if i > 0:
-                    g0, e0 = effs[i - 1]
-                    t = (e0 - 0.5) / (e0 - eff)
-                    interp = math.exp(math.log(g0) + t * (math.log(gran) - math.log(g0)))
-                break
-            measured = gran
-        else:
-            interp = None  # never dropped below 50%: METG is below the smallest task measured
+        ok = [i for i, (_, eff) in enumerate(effs) if eff >= 0.5]
+        if ok:
+            i = min(ok, key=lambda j: effs[j][0])
+            measured = effs[i][0]
+            if i + 1 < len(effs) and effs[i + 1][1] < 0.5:
+                (g0, e0), (g1, e1) = effs[i], effs[i + 1]
+                t = (e0 - 0.5) / (e0 - e1)
+                interp = math.exp(math.log(g0) + t * (math.log(g1) - math.log(g0)))
         own_peak = max(g for it, _, g in pts if it == max_iters)
         fmt = lambda v: "n/a" if v is None else "%.1f" % v  # noqa: E731
         print("| %s | %.2f | %s | %s |" % (rt, own_peak, fmt(measured), fmt(interp)))

@@ -27,7 +27,7 @@ step() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
 if [ "$quick" = 1 ]; then
     tasks=20000 runs=3
-    export MAX_ITERS=262144 MIN_ITERS=64 BUDGET=33554432 RUNS=1 COUNTS="16 64 256" SIZES=256
+    export MAX_ITERS=262144 MIN_ITERS=64 BUDGET=33554432 RUNS=3 COUNTS="16 32 64 128 256"
 else
     tasks=100000 runs=5
 fi
@@ -71,5 +71,7 @@ if [ "${#jobs[@]}" -gt 0 ]; then
         "$here/run_cosched.sh" --build "$build" --out "$out/cosched-$n" "${more[@]}" >/dev/null
     done
 fi
+# the traces are large and regenerable: the Gantt charts stay, the JSON goes
+rm -f "$out"/cosched-*/cosched-trace.json
 step done
 ls "$out" >&2
