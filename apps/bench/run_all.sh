@@ -60,7 +60,8 @@ else
     echo "run_all.sh: co-scheduling with stand-in jobs (no HPCCG/GPT-2 build or no GPT2_ARGS)" >&2
     jobs=() # run_cosched.sh's stand-ins
 fi
-"$here/run_cosched.sh" --build "$build" --out "$out/cosched-3" "${jobs[@]}" >/dev/null
+"$here/run_cosched.sh" --build "$build" --out "$out/cosched-3" \
+    --title "3 jobs through nodusd ($(nproc) cores)" "${jobs[@]}" >/dev/null
 if [ "${#jobs[@]}" -gt 0 ]; then
     for n in 4 8; do
         more=()
@@ -68,7 +69,8 @@ if [ "${#jobs[@]}" -gt 0 ]; then
             j=${jobs[$((i % ${#jobs[@]}))]}
             more+=("${j%%=*}-$i=${j#*=}")
         done
-        "$here/run_cosched.sh" --build "$build" --out "$out/cosched-$n" "${more[@]}" >/dev/null
+        "$here/run_cosched.sh" --build "$build" --out "$out/cosched-$n" \
+            --title "$n jobs through nodusd ($(nproc) cores)" "${more[@]}" >/dev/null
     done
 fi
 # the traces are large and regenerable: the Gantt charts stay, the JSON goes
