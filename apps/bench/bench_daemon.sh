@@ -1,6 +1,8 @@
+# shellcheck shell=bash
 # Sourced by apps/bench/run_*.sh: starts a private nodusd (every core of this process's
 # affinity set) on a socket in a fresh directory, exports NODUS_SOCKET for the drivers, and
 # stops it on exit.  Needs $build (the build directory).  Extra nodusd args: $NODUSD_ARGS.
+: "${build:?set build before sourcing bench_daemon.sh}"
 bench_dir=$(mktemp -d "${TMPDIR:-/tmp}/nodus-bench.XXXXXX")
 bench_dpid=""
 bench_stop_daemon() {

@@ -75,5 +75,5 @@ if [ "${#jobs[@]}" -gt 0 ]; then
 fi
 # the traces are large and regenerable: the Gantt charts stay, the JSON goes
 rm -f "$out"/cosched-*/cosched-trace.json
-step done
+step finished
 ls "$out" >&2

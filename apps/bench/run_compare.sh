@@ -10,6 +10,7 @@ tasks=${2:-100000}
 runs=${3:-5}
 out=${4:-}
 bin=$build/apps/bench
+# shellcheck source=apps/bench/bench_daemon.sh
 . "$(dirname "$0")/bench_daemon.sh"
 bench_start_daemon
 raw=$bench_dir/raw.txt

@@ -44,6 +44,7 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$(cd "$build" && pwd)
+# shellcheck source=apps/bench/bench_daemon.sh
 . "$here/bench_daemon.sh"
 [ -n "$out" ] || out=$bench_dir/out
 mkdir -p "$out"
@@ -61,7 +62,10 @@ fi
 names=() cmds=() fjcmds=()
 for spec in "$@"; do
     name=${spec%%=*} rest=${spec#*=}
-    [ "$name" != "$spec" ] && [ -n "$name" ] || { echo "bad job '$spec': NAME=CMD" >&2; exit 2; }
+    if [ "$name" = "$spec" ] || [ -z "$name" ]; then
+        echo "bad job '$spec': NAME=CMD" >&2
+        exit 2
+    fi
     names+=("$name")
     if [[ $rest == *"|"* ]]; then
         cmds+=("${rest%%|*}") fjcmds+=("${rest#*|}")
@@ -106,7 +110,7 @@ run_together() {
         local cmd=${fjcmds[$i]}
         [ "$mode" = nodus ] && cmd=${cmds[$i]}
         run_job "$mode" "$i" "$cmd" "${envs[@]}" &
-        pids+=($!)
+        pids+=("$!")
     done
     for p in "${pids[@]}"; do wait "$p" || failed=1; done
     makespan[$mode]=$(echo "$(date +%s.%N) - $t0" | bc)
@@ -118,7 +122,7 @@ job_env() {
     local mode=$1 i=$2
     case $mode in
     nodus) envs=(NODUS_JOB="${names[$i]}") ;;
-    oversub) envs=(OMP_NUM_THREADS=$ncores) ;;
+    oversub) envs=("OMP_NUM_THREADS=$ncores") ;;
     split)
         local lo hi list=""
         if ((njobs <= ncores)); then
@@ -127,7 +131,7 @@ job_env() {
             lo=$((i % ncores)) hi=$lo
         fi
         for ((c = lo; c <= hi; c++)); do list+=${list:+,}${cpus[$c]}; done
-        envs=(OMP_NUM_THREADS=$((hi - lo + 1)) OMP_PROC_BIND=false taskset -c "$list")
+        envs=("OMP_NUM_THREADS=$((hi - lo + 1))" OMP_PROC_BIND=false taskset -c "$list")
         ;;
     esac
 }

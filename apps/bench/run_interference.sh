@@ -15,6 +15,7 @@ runs=${RUNS:-5}
 bin=$build/apps/bench
 here=$(dirname "$0")
 [ -x "$bin/nodus-bench-blas" ] || { echo "nodus-bench-blas not built (no OpenBLAS)" >&2; exit 77; }
+# shellcheck source=apps/bench/bench_daemon.sh
 . "$here/bench_daemon.sh"
 py=$(bench_python)
 bench_start_daemon

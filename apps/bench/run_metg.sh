@@ -21,6 +21,7 @@ runs=${RUNS:-3}
 omp_wait=${OMP_WAIT_POLICY:-passive}
 bin=$build/apps/bench
 here=$(dirname "$0")
+# shellcheck source=apps/bench/bench_daemon.sh
 . "$here/bench_daemon.sh"
 py=$(bench_python)
 bench_start_daemon
