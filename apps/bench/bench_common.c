@@ -37,11 +37,13 @@ int bench_parse(int argc, char **argv, const char *prog, int with_clients, bench
         case 'n':
             o->ntasks = strtoul(optarg, NULL, 10);
             break;
-        case 'p':
-            bad |= 1;
+        case 'p': {
+            int known = 0;
             for (int p = 0; p < 3; p++)
-                if (!strcmp(optarg, pattern_names[p])) o->pattern = (bench_pattern_t)p, bad &= ~1;
+                if (!strcmp(optarg, pattern_names[p])) o->pattern = (bench_pattern_t)p, known = 1;
+            bad |= !known;
             break;
+        }
         case 'w':
             o->width = atoi(optarg);
             break;
