@@ -11,7 +11,7 @@
 # OpenCL kernels on PoCL's CPU device, task-aware) with PoCL held to the device's cores (libnodus's
 # default, POCL_MAX_PTHREAD_COUNT = the cores the daemon lists for the device) and not
 # (POCL_MAX_PTHREAD_COUNT = all cores, set by the user), the same kernel work in both
-# (FIG5_CL_ITERS from the held run's calibration): pocl.md.
+# (FIG5_CL_ITERS from the held run's calibration): pocl.md. POCL_CASE=0 leaves it out.
 set -euo pipefail
 build=${1:-build}
 out=${2:-docs/bench}
@@ -47,7 +47,7 @@ echo "$(nproc) cores, $(date -u +%Y-%m-%d); \`SIZES=\"$sizes\" COUNTS=\"$counts\
 cat "$out/interference.md"
 
 fig5=$bin/nodus-bench-fig5
-[ -x "$fig5" ] || exit 0
+[ -x "$fig5" ] && [ "${POCL_CASE:-1}" != 0 ] || exit 0
 {
     echo "| CPU task | PoCL threads | task-aware wall (s) | core utilisation | kernel alone (ms) |"
     echo "|---|---|---|---|---|"
