@@ -78,6 +78,8 @@ read -r -a cpus <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(
 ncores=${#cpus[@]}
 
 declare -A wall user sys makespan
+# calc EXPR: floating-point arithmetic (awk)
+calc() { awk "BEGIN { printf \"%.6f\", ($1) }"; }
 # run_job MODE INDEX COMMAND [ENV...]: runs one job, records wall, user and system seconds
 run_job() {
     local mode=$1 i=$2 cmd=$3 rc=0
@@ -113,7 +115,7 @@ run_together() {
         pids+=("$!")
     done
     for p in "${pids[@]}"; do wait "$p" || failed=1; done
-    makespan[$mode]=$(echo "$(date +%s.%N) - $t0" | bc)
+    makespan[$mode]=$(calc "$(date +%s.%N) - $t0")
     [ $failed = 0 ] || exit 1
     collect "$mode"
 }
@@ -156,7 +158,7 @@ for mode in $modes; do
         for ((i = 0; i < njobs; i++)); do
             run_job seq "$i" "${fjcmds[$i]}" OMP_NUM_THREADS="$ncores" || exit 1
         done
-        makespan[seq]=$(echo "$(date +%s.%N) - $t0" | bc)
+        makespan[seq]=$(calc "$(date +%s.%N) - $t0")
         collect seq
         ;;
     *) echo "unknown mode $mode" >&2; exit 2 ;;
@@ -182,10 +184,10 @@ declare -A mode_label=([nodus]="through nodusd" [oversub]="oversubscribed"
     if [[ " $modes " == *" seq "* ]]; then
         work=0 longest=0
         for ((i = 0; i < njobs; i++)); do
-            work=$(echo "$work + ${user[seq.$i]} + ${sys[seq.$i]}" | bc)
-            longest=$(echo "if (${wall[seq.$i]} > $longest) ${wall[seq.$i]} else $longest" | bc)
+            work=$(calc "$work + ${user[seq.$i]} + ${sys[seq.$i]}")
+            longest=$(calc "${wall[seq.$i]} > $longest ? ${wall[seq.$i]} : $longest")
         done
-        bound=$(echo "scale=3; $work / $ncores" | bc)
+        bound=$(calc "$work / $ncores")
         echo
         printf 'Ideal bound: %.2f s = CPU work %.2f s / %d cores (longest job alone: %.2f s).\n' \
             "$bound" "$work" "$ncores" "$longest"

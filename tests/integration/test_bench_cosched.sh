@@ -5,7 +5,6 @@
 # matplotlib is there. Never speed.
 . "$(dirname "$0")/harness.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-command -v bc >/dev/null || { echo "SKIP: run_cosched.sh needs bc"; exit 77; }
 job="nodus-bench-overhead --pattern stencil --tasks 40 --iters 2000 --reps 1"
 out=$("$SRC/apps/bench/run_cosched.sh" --build "$BUILD_ROOT" --out "$WORK/out" \
     "one=$job|seq 300000" "two=$job --pattern chain|seq 200000") || fail "run_cosched.sh"
