@@ -1,39 +1,68 @@
 /*
- * nodus-bench-overhead: cost per task through nodusd, for empty task bodies.
+ * nodus-bench-overhead: cost per task through nodusd, and FLOP/s for compute-bound tasks.
  *
- *   nodus-bench-overhead [--tasks N] [--pattern indep|chain] [--clients C] [--reps R]
+ *   nodus-bench-overhead [--tasks N] [--pattern indep|chain|stencil] [--width W] [--iters K]
+ *                        [--reps R] [--clients C]
  *
- * Each of C client processes (forked before connecting, each its own session) submits N empty
- * tasks — independent, or a chain (each INOUT on one range) — and waits for them. Reported:
- * wall time from the first submit to the last taskwait across all clients, divided by the total
- * number of tasks (ns per task, i.e. the inverse of node-wide throughput), and each client's
- * own time. The median of R repetitions is printed as one line of key=value pairs.
+ * Each of C client processes (forked before connecting, each its own session) submits the
+ * graph of bench_common.h — N tasks, independent, a chain (each INOUT on one cell) or a
+ * stencil_1d of width W (default: the daemon's cores) — and waits for it. Bodies are empty, or
+ * K kernel iterations. Reported: wall time from the first submit to the last taskwait across all
+ * clients (median of R runs), per task (ns per task, the inverse of node-wide throughput), as
+ * Task Bench's granularity, and as GFLOP/s. nodus-bench-omp and nodus-bench-starpu build the
+ * same graphs with OpenMP tasks and StarPU.
  */
-#include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nodus.h>
 
-static double now_s(void)
+#include "bench_common.h"
+
+static void body(void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    bench_kernel((long)(intptr_t)arg);
 }
 
-static void empty(void *arg)
+/* Submits the graph; returns 0 or a nodus error. `rows` holds 2 x width cells. */
+static int submit_graph(nodus_t *n, const bench_opts_t *o, int width, double *rows, size_t *ntasks)
 {
-    (void)arg;
+    void *arg = (void *)(intptr_t)o->iters;
+    int rc = 0;
+    if (o->pattern != BENCH_STENCIL) {
+        nodus_access_t acc = {rows, sizeof *rows, NODUS_INOUT};
+        int chain = o->pattern == BENCH_CHAIN;
+        for (size_t i = 0; i < o->ntasks && rc == 0; i++)
+            rc = nodus_submit(n, body, arg, chain ? &acc : NULL, chain ? 1 : 0, NULL);
+        *ntasks = o->ntasks;
+        return rc;
+    }
+    size_t steps = (o->ntasks + (size_t)width - 1) / (size_t)width;
+    for (size_t t = 0; t < steps && rc == 0; t++) {
+        double *cur = rows + (t % 2) * (size_t)width, *prev = rows + ((t + 1) % 2) * (size_t)width;
+        for (int i = 0; i < width && rc == 0; i++) {
+            int lo = i > 0 ? i - 1 : 0, hi = i + 1 < width ? i + 1 : i;
+            nodus_access_t acc[2] = {{&cur[i], sizeof *cur, NODUS_OUT},
+                                     {&prev[lo], (size_t)(hi - lo + 1) * sizeof *prev, NODUS_IN}};
+            rc = nodus_submit(n, body, arg, acc, t > 0 ? 2 : 1, NULL);
+        }
+    }
+    *ntasks = steps * (size_t)width;
+    return rc;
 }
 
-/* One client: returns its elapsed seconds, or a negative value on error. */
-static double run_client(size_t ntasks, int chain, double *t_start, double *t_end)
+/* One client's run: its start and end times, the graph's size and the daemon's cores. */
+typedef struct {
+    double start, end;
+    size_t ntasks;
+    int width, cores;
+} client_result_t;
+
+static int run_client(const bench_opts_t *o, client_result_t *res)
 {
     nodus_t *n;
     int rc = nodus_open(&n, "bench-overhead", NULL);
@@ -41,75 +70,36 @@ static double run_client(size_t ntasks, int chain, double *t_start, double *t_en
         fprintf(stderr, "bench: nodus_open: %s\n", nodus_strerror(rc));
         return -1;
     }
-    static char cell;
-    nodus_access_t acc = {&cell, 1, NODUS_INOUT};
-    double t0 = now_s();
-    for (size_t i = 0; i < ntasks && rc == 0; i++)
-        rc = nodus_submit(n, empty, NULL, chain ? &acc : NULL, chain ? 1 : 0, NULL);
+    res->cores = nodus_num_cores(n);
+    res->width = o->width ? o->width : res->cores;
+    double *rows = calloc(2 * (size_t)res->width, sizeof *rows);
+    if (!rows) rc = NODUS_ENOMEM;
+    res->start = bench_now();
+    if (rc == 0) rc = submit_graph(n, o, res->width, rows, &res->ntasks);
     if (rc == 0) rc = nodus_taskwait(n);
-    double t1 = now_s();
+    res->end = bench_now();
     int crc = nodus_close(n);
+    free(rows);
     if (rc < 0 || crc < 0) {
         fprintf(stderr, "bench: %s\n", nodus_strerror(rc < 0 ? rc : crc));
         return -1;
     }
-    *t_start = t0;
-    *t_end = t1;
-    return t1 - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    size_t ntasks = 100000;
-    int chain = 0, clients = 1, reps = 3;
-    static const struct option opts[] = {{"tasks", required_argument, 0, 'n'},
-                                         {"pattern", required_argument, 0, 'p'},
-                                         {"clients", required_argument, 0, 'c'},
-                                         {"reps", required_argument, 0, 'r'},
-                                         {0, 0, 0, 0}};
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'n':
-            ntasks = strtoul(optarg, NULL, 10);
-            break;
-        case 'p':
-            chain = !strcmp(optarg, "chain");
-            break;
-        case 'c':
-            clients = atoi(optarg);
-            break;
-        case 'r':
-            reps = atoi(optarg);
-            break;
-        default:
-            fprintf(stderr, "usage: nodus-bench-overhead [--tasks N] [--pattern indep|chain] "
-                            "[--clients C] [--reps R]\n");
-            return 2;
-        }
-    }
-    if (clients < 1 || clients > 64 || reps < 1 || ntasks == 0) return 2;
-    /* per client: start, end (shared with the children) */
-    double *times = mmap(NULL, sizeof(double) * 2 * (size_t)clients, PROT_READ | PROT_WRITE,
-                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    double *ns_per_task = calloc((size_t)reps, sizeof(double));
-    double *worst_client = calloc((size_t)reps, sizeof(double));
-    if (times == MAP_FAILED || !ns_per_task || !worst_client) return 1;
-    for (int r = 0; r < reps; r++) {
-        for (int c = 0; c < clients; c++) {
+    bench_opts_t o;
+    if (bench_parse(argc, argv, "nodus-bench-overhead", 1, &o) < 0) return 2;
+    /* per client: its result (shared with the children) */
+    client_result_t *res = mmap(NULL, sizeof *res * (size_t)o.clients, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    double *secs = calloc((size_t)o.reps, sizeof *secs);
+    if (res == MAP_FAILED || !secs) return 1;
+    for (int r = 0; r < o.reps; r++) {
+        for (int c = 0; c < o.clients; c++) {
             pid_t p = fork();
-            if (p == 0) {
-                double s, e;
-                _exit(run_client(ntasks, chain, &s, &e) < 0
-                          ? 1
-                          : (times[2 * c] = s, times[2 * c + 1] = e, 0));
-            }
+            if (p == 0) _exit(run_client(&o, &res[c]) < 0 ? 1 : 0);
             if (p < 0) return 1;
         }
         int failed = 0, st;
@@ -119,20 +109,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: a client failed\n");
             return 1;
         }
-        double first = times[0], last = times[1], worst = 0;
-        for (int c = 0; c < clients; c++) {
-            if (times[2 * c] < first) first = times[2 * c];
-            if (times[2 * c + 1] > last) last = times[2 * c + 1];
-            if (times[2 * c + 1] - times[2 * c] > worst) worst = times[2 * c + 1] - times[2 * c];
+        double first = res[0].start, last = res[0].end;
+        for (int c = 1; c < o.clients; c++) {
+            if (res[c].start < first) first = res[c].start;
+            if (res[c].end > last) last = res[c].end;
         }
-        ns_per_task[r] = (last - first) * 1e9 / ((double)ntasks * clients);
-        worst_client[r] = worst;
+        secs[r] = last - first;
     }
-    qsort(ns_per_task, (size_t)reps, sizeof(double), cmp_double);
-    qsort(worst_client, (size_t)reps, sizeof(double), cmp_double);
-    printf("pattern=%s clients=%d tasks_per_client=%zu reps=%d ns_per_task=%.0f "
-           "tasks_per_s=%.0f slowest_client_s=%.3f\n",
-           chain ? "chain" : "indep", clients, ntasks, reps, ns_per_task[reps / 2],
-           1e9 / ns_per_task[reps / 2], worst_client[reps / 2]);
+    bench_report("nodus", &o, res[0].width, res[0].cores, res[0].ntasks, o.clients, secs);
+    free(secs);
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Measures the per-task cost through nodusd (issue 2's figure): 100k empty independent tasks and
-# a 100k-task chain, with one client and with three clients at once, on a private daemon that
-# owns every core of this process's affinity set.
+# Measures the per-task cost through nodusd (issue 2's figure): 100k empty independent tasks,
+# a 100k-task chain and a 100k-task stencil_1d of width = cores, with one client and with three
+# clients at once, on a private daemon that owns every core of this process's affinity set.
 #   apps/bench/run_overhead.sh [BUILD_DIR] [TASKS]      (default: build, 100000)
 set -euo pipefail
 build=${1:-build}
@@ -14,7 +14,7 @@ for _ in $(seq 1 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
 export NODUS_SOCKET="$dir/s" NODUS_NO_AUTOSTART=1
 echo "# nodus per-task overhead, $(nproc) cores, $(date -u +%Y-%m-%d), $(uname -m)"
 for clients in 1 3; do
-    for pattern in indep chain; do
+    for pattern in indep chain stencil; do
         "$build/apps/bench/nodus-bench-overhead" --tasks "$tasks" --pattern $pattern \
             --clients $clients --reps 5
     done

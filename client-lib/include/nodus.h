@@ -45,6 +45,8 @@
  *                         wait for device work, and then spend reconnecting (30); 0: a lost
  *                         daemon breaks the session at once (NODUS_ECLOSED)
  *   NODUS_DEBUG           print why a session broke (and each reconnect) to stderr
+ *   NODUS_HOLD_BLAS       0: leave OpenBLAS's thread count alone; otherwise nodus_open() sets
+ *                         a loaded OpenBLAS to 1 thread per call, as each task holds one core
  */
 #ifndef NODUS_H
 #define NODUS_H

@@ -22,6 +22,7 @@
 #include "nodus_limits.h"
 #include "replay.h"
 #include "submit.h"
+#include "threadlibs.h"
 #include "wait.h"
 #include "worker.h"
 
@@ -230,6 +231,7 @@ NODUS_EXPORT int nodus_open(nodus_t **out, const char *job, const char *socket_p
     }
     /* before the first thread of the session: PoCL's environment is set here */
     if (rc == 0) rc = device_session_open(n);
+    if (rc == 0) threadlibs_hold(); /* OpenBLAS: one thread per task (threadlibs.c) */
     if (rc == 0) {
         n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         int fl = fcntl(n->fd, F_GETFL);
