@@ -1,0 +1,128 @@
+/*
+ * test_gpt2_ocl: the OpenCL GPT-2 ops (gpt2_ocl.c) as OpenCL tasks of a real nodus session,
+ * compared with the CPU reference (gpt2_test_ops.c has the cases and tolerances). Run by
+ * test_gpt2_devices.sh against a private nodusd.
+ *
+ *   test_gpt2_ocl                       every op kind, full and partial slices
+ *   test_gpt2_ocl --probe               exit 0 (OpenCL devices are the daemon's to find)
+ *   test_gpt2_ocl --bench M N K [REPS]  matmul_fwd out[M,N] = inp[M,K] weight[N,K]^T as OpenCL
+ *                                       tasks and on the CPU (gpt2_cpu_run): GFLOP/s of each
+ *
+ * Exits 77 when the daemon owns no usable OpenCL device, 1 on any wrong result.
+ */
+#include "gpt2_test_ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* gpt2_ocl.c addresses only registered arenas: the test's arena is registered once. */
+static void *test_gpt2_ocl_arena;
+static size_t test_gpt2_ocl_arena_bytes;
+
+static void *test_gpt2_ocl_alloc(size_t bytes)
+{
+    bytes = (bytes + 4095) & ~(size_t)4095;
+    void *p = aligned_alloc(4096, bytes);
+    if (!p) return NULL;
+    memset(p, 0, bytes);
+    if (gpt2_ocl_register(p, bytes) != 0) {
+        free(p);
+        return NULL;
+    }
+    test_gpt2_ocl_arena = p;
+    test_gpt2_ocl_arena_bytes = bytes;
+    return p;
+}
+
+/* The buffer of a registered arena lives until gpt2_ocl_fini: main frees the memory after it. */
+static void test_gpt2_ocl_release(void *arena) {}
+
+static const gpt2_test_backend_t test_gpt2_ocl_backend = {
+    .name = "opencl",
+    .kind = NODUS_DEV_OPENCL,
+    .alloc = test_gpt2_ocl_alloc,
+    .release = test_gpt2_ocl_release,
+    .run = gpt2_ocl_run,
+};
+
+static double test_gpt2_ocl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Times REPS matmul_fwd tasks (after one warm-up that compiles the kernel) and as many CPU runs. */
+static int test_gpt2_ocl_bench(nodus_t *n, int M, int N, int K, int reps)
+{
+    size_t floats = (size_t)M * N + (size_t)M * K + (size_t)N * K + (size_t)N;
+    float *a = test_gpt2_ocl_alloc(floats * sizeof(float));
+    if (!a) return 1;
+    float *out = a, *inp = out + (size_t)M * N, *w = inp + (size_t)M * K, *bias = w + (size_t)N * K;
+    for (size_t i = (size_t)M * N; i < floats; i++)
+        a[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    gpt2_op_t op = {.kind = GPT2_OP_MATMUL_FWD,
+                    .B = 1,
+                    .T = M,
+                    .C = K,
+                    .OC = N,
+                    .bt0 = 0,
+                    .bt1 = M,
+                    .oc0 = 0,
+                    .oc1 = N};
+    op.u.matmul_fwd.out = out;
+    op.u.matmul_fwd.inp = inp;
+    op.u.matmul_fwd.weight = w;
+    op.u.matmul_fwd.bias = bias;
+    size_t bytes = floats * sizeof(float);
+    if (gpt2_test_ops_submit(n, &test_gpt2_ocl_backend, &op, a, bytes) != 0) return 1;
+    double t0 = test_gpt2_ocl_now();
+    for (int r = 0; r < reps; r++)
+        if (gpt2_test_ops_submit(n, &test_gpt2_ocl_backend, &op, a, bytes) != 0) return 1;
+    double t_ocl = (test_gpt2_ocl_now() - t0) / reps;
+    t0 = test_gpt2_ocl_now();
+    for (int r = 0; r < reps; r++)
+        gpt2_cpu_run(&op);
+    double t_cpu = (test_gpt2_ocl_now() - t0) / reps;
+    double flop = 2.0 * M * N * K;
+    printf("matmul_fwd %dx%dx%d: OpenCL task %.2f ms (%.2f GFLOP/s), gpt2_cpu_run %.2f ms "
+           "(%.2f GFLOP/s)\n",
+           M, N, K, 1e3 * t_ocl, flop / t_ocl * 1e-9, 1e3 * t_cpu, flop / t_cpu * 1e-9);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--probe")) return 0; /* the daemon finds the devices */
+    nodus_t *n;
+    int rc = nodus_open(&n, "test_gpt2_ocl", NULL);
+    if (rc < 0) {
+        fprintf(stderr, "test_gpt2_ocl: nodus_open: %s\n", nodus_strerror(rc));
+        return 1;
+    }
+    gpt2_cpu_init();
+    if (gpt2_ocl_init(n) != 0) {
+        printf("test_gpt2_ocl: no usable OpenCL device: skipped\n");
+        nodus_close(n);
+        return 77;
+    }
+    int failed;
+    if (argc >= 5 && !strcmp(argv[1], "--bench")) {
+        failed = test_gpt2_ocl_bench(n, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
+                                     argc > 5 ? atoi(argv[5]) : 5);
+    } else {
+        failed = gpt2_test_ops_all(n, &test_gpt2_ocl_backend);
+    }
+    rc = nodus_close(n);
+    gpt2_ocl_fini();
+    free(test_gpt2_ocl_arena);
+    if (rc != 0) fprintf(stderr, "test_gpt2_ocl: session error: %s\n", nodus_strerror(rc));
+    if (failed != 0 || rc != 0) {
+        fprintf(stderr, "test_gpt2_ocl: %d case(s) failed\n", failed);
+        return 1;
+    }
+    printf("test_gpt2_ocl: OK\n");
+    return 0;
+}
