@@ -16,6 +16,9 @@
  * discrete GPU would need explicit transfers here; this file targets devices that share host
  * memory (PoCL, integrated GPUs with zero-copy USE_HOST_PTR).
  *
+ * Matmuls: a local-memory tiled SGEMM for GPUs, and on CPU devices (PoCL) two register-blocked
+ * vector kernels without barriers, several times faster there (gpt2_kernels.cl says why).
+ *
  * Threads: bodies of different tasks call gpt2_ocl_run() concurrently, and clSetKernelArg on a
  * shared cl_kernel is not thread-safe. Each device keeps a lock-protected free list of kernel sets;
  * a body takes a set, sets arguments, enqueues (the enqueue captures the arguments), and gives the
@@ -42,7 +45,7 @@ extern const char gpt2_ocl_kernel_source[];
 #define GPT2_OCL_GEMM_T      64 /* GEMM tile of C per 16x16 work-group */
 #define GPT2_OCL_GEMM_WG     16
 
-/* The kernels, in the order of gpt2_ocl_kernel_names. */
+/* The kernels; gpt2_ocl_kernel_names has their names in gpt2_kernels.cl. */
 enum {
     K_ENCODER_FWD,
     K_ENCODER_BWD,
@@ -50,6 +53,8 @@ enum {
     K_LAYERNORM_BWD_INP,
     K_LAYERNORM_BWD_WB,
     K_GEMM,
+    K_GEMM_NT,
+    K_GEMM_BN,
     K_BIAS_GRAD,
     K_ATTN_PREATT,
     K_ATTN_SOFTMAX,
@@ -69,29 +74,32 @@ enum {
     K_COUNT
 };
 
+/* Designated, so that the names cannot drift from the enum. */
 static const char *const gpt2_ocl_kernel_names[K_COUNT] = {
-    "gpt2_encoder_fwd",
-    "gpt2_encoder_bwd",
-    "gpt2_layernorm_fwd",
-    "gpt2_layernorm_bwd_inp",
-    "gpt2_layernorm_bwd_wb",
-    "gpt2_gemm",
-    "gpt2_bias_grad",
-    "gpt2_attn_preatt",
-    "gpt2_attn_softmax",
-    "gpt2_attn_out",
-    "gpt2_attn_datt",
-    "gpt2_attn_dpreatt",
-    "gpt2_attn_dq",
-    "gpt2_attn_dkv",
-    "gpt2_gelu_fwd",
-    "gpt2_gelu_bwd",
-    "gpt2_residual_fwd",
-    "gpt2_residual_bwd",
-    "gpt2_softmax_fwd",
-    "gpt2_crossentropy_fwd",
-    "gpt2_crossentropy_softmax_bwd",
-    "gpt2_adamw",
+    [K_ENCODER_FWD] = "gpt2_encoder_fwd",
+    [K_ENCODER_BWD] = "gpt2_encoder_bwd",
+    [K_LAYERNORM_FWD] = "gpt2_layernorm_fwd",
+    [K_LAYERNORM_BWD_INP] = "gpt2_layernorm_bwd_inp",
+    [K_LAYERNORM_BWD_WB] = "gpt2_layernorm_bwd_wb",
+    [K_GEMM] = "gpt2_gemm",
+    [K_GEMM_NT] = "gpt2_gemm_nt",
+    [K_GEMM_BN] = "gpt2_gemm_bn",
+    [K_BIAS_GRAD] = "gpt2_bias_grad",
+    [K_ATTN_PREATT] = "gpt2_attn_preatt",
+    [K_ATTN_SOFTMAX] = "gpt2_attn_softmax",
+    [K_ATTN_OUT] = "gpt2_attn_out",
+    [K_ATTN_DATT] = "gpt2_attn_datt",
+    [K_ATTN_DPREATT] = "gpt2_attn_dpreatt",
+    [K_ATTN_DQ] = "gpt2_attn_dq",
+    [K_ATTN_DKV] = "gpt2_attn_dkv",
+    [K_GELU_FWD] = "gpt2_gelu_fwd",
+    [K_GELU_BWD] = "gpt2_gelu_bwd",
+    [K_RESIDUAL_FWD] = "gpt2_residual_fwd",
+    [K_RESIDUAL_BWD] = "gpt2_residual_bwd",
+    [K_SOFTMAX_FWD] = "gpt2_softmax_fwd",
+    [K_CROSSENTROPY_FWD] = "gpt2_crossentropy_fwd",
+    [K_CROSSENTROPY_SOFTMAX_BWD] = "gpt2_crossentropy_softmax_bwd",
+    [K_ADAMW] = "gpt2_adamw",
 };
 
 /* One instance of every kernel, used by one body at a time. */
@@ -105,6 +113,7 @@ typedef struct {
     cl_context context; /* borrowed from libnodus */
     cl_device_id device;
     cl_program program;
+    bool gemm_cpu; /* register-blocked GEMMs (CPU devices) instead of the local-memory tiles */
     cl_mem arena_buf[GPT2_OCL_MAX_ARENAS]; /* USE_HOST_PTR buffer of each registered arena */
     pthread_mutex_t lock;                  /* guards free_sets */
     gpt2_ocl_kset_t *free_sets;
@@ -186,6 +195,12 @@ int gpt2_ocl_init(struct nodus *n)
             if (d->program) clReleaseProgram(d->program);
             continue;
         }
+        /* the tiled GEMM is for GPUs; CPU devices get the vector kernels (gpt2_kernels.cl).
+         * GPT2_OCL_GEMM=tiled forces the tiled one everywhere (the test runs both). */
+        cl_device_type type = 0;
+        clGetDeviceInfo(d->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+        const char *gemm = getenv("GPT2_OCL_GEMM");
+        d->gemm_cpu = (type & CL_DEVICE_TYPE_CPU) && !(gemm && !strcmp(gemm, "tiled"));
         pthread_mutex_init(&d->lock, NULL);
         /* arenas registered before init get their buffers now */
         int narenas = atomic_load(&gpt2_ocl_narenas);
@@ -322,10 +337,41 @@ typedef struct {
     const float *bias;
 } gpt2_ocl_gemm_t;
 
+/* The CPU GEMMs (gpt2_gemm_nt, gpt2_gemm_bn): one work-item per register block. */
+static cl_int gpt2_ocl_gemm_cpu(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, cl_command_queue q,
+                                const gpt2_ocl_gemm_t *g)
+{
+    bool nt = g->a_sk == 1 && g->b_sk == 1;
+    gpt2_ocl_args_t a = gpt2_ocl_args(d, set, nt ? K_GEMM_NT : K_GEMM_BN);
+    gpt2_ocl_arg_int(&a, g->M);
+    gpt2_ocl_arg_int(&a, g->N);
+    gpt2_ocl_arg_int(&a, g->K);
+    gpt2_ocl_arg_ptr(&a, g->A);
+    gpt2_ocl_arg_int(&a, g->a_sm);
+    if (!nt) gpt2_ocl_arg_int(&a, g->a_sk);
+    gpt2_ocl_arg_ptr(&a, g->B);
+    gpt2_ocl_arg_int(&a, nt ? g->b_sn : g->b_sk);
+    gpt2_ocl_arg_ptr(&a, g->C);
+    gpt2_ocl_arg_int(&a, g->ldc);
+    gpt2_ocl_arg_int(&a, g->accumulate);
+    if (nt) {
+        gpt2_ocl_arg_ptr(&a, g->bias);
+        gpt2_ocl_arg_int(&a, g->bias != NULL);
+    }
+    if (a.err != CL_SUCCESS) return a.err;
+    size_t local[2] = {1, 1};
+    size_t global[2] = {nt ? (size_t)(g->N + 3) / 4 : (size_t)(g->N + 15) / 16,
+                        nt ? (size_t)(g->M + 3) / 4 : (size_t)(g->M + 7) / 8};
+    return clEnqueueNDRangeKernel(q, a.kernel, 2, NULL, global, local, 0, NULL, NULL);
+}
+
 static cl_int gpt2_ocl_gemm(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, cl_command_queue q,
                             const gpt2_ocl_gemm_t *g)
 {
     if (g->M <= 0 || g->N <= 0) return CL_SUCCESS;
+    /* the CPU kernels cover A·B^T with both along k, and any A with B along n (no bias) */
+    if (d->gemm_cpu && ((g->a_sk == 1 && g->b_sk == 1) || (g->b_sn == 1 && !g->bias)))
+        return gpt2_ocl_gemm_cpu(d, set, q, g);
     gpt2_ocl_args_t a = gpt2_ocl_args(d, set, K_GEMM);
     gpt2_ocl_arg_int(&a, g->M);
     gpt2_ocl_arg_int(&a, g->N);

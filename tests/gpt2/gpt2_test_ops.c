@@ -13,8 +13,8 @@
  *     for ops that reduce (matmuls, layernorm, softmax, attention), where the device sums in a
  *     different order (tiles, the O(T) softmax backward) than the reference.
  *
- * Shape: B=2, T=16, C=96, NH=4 (hs=24), V=100, Vp=128, OC=288: nothing is a multiple of the GEMM
- * tile (64), so every tile edge is exercised.
+ * Shape: B=2, T=16, C=100, NH=4 (hs=25), V=100, Vp=128, OC=300: no matmul dimension is a multiple
+ * of a GEMM tile or of the CPU GEMMs' vector width (8), so every edge and tail is exercised.
  */
 #include "gpt2_test_ops.h"
 

@@ -3,7 +3,8 @@
  * compared with the CPU reference (gpt2_test_ops.c has the cases and tolerances). Run by
  * test_gpt2_devices.sh against a private nodusd.
  *
- *   test_gpt2_ocl                       every op kind, full and partial slices
+ *   test_gpt2_ocl                       every op kind, full and partial slices, twice: with the
+ *                                       GEMM picked for the device, then the tiled one forced
  *   test_gpt2_ocl --probe               exit 0 (OpenCL devices are the daemon's to find)
  *   test_gpt2_ocl --bench M N K [REPS]  matmul_fwd out[M,N] = inp[M,K] weight[N,K]^T as OpenCL
  *                                       tasks and on the CPU (gpt2_cpu_run): GFLOP/s of each
@@ -17,9 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-/* gpt2_ocl.c addresses only registered arenas: the test's arena is registered once. */
+/* gpt2_ocl.c addresses only registered arenas: each pass registers its one arena. */
 static void *test_gpt2_ocl_arena;
-static size_t test_gpt2_ocl_arena_bytes;
 
 static void *test_gpt2_ocl_alloc(size_t bytes)
 {
@@ -32,7 +32,6 @@ static void *test_gpt2_ocl_alloc(size_t bytes)
         return NULL;
     }
     test_gpt2_ocl_arena = p;
-    test_gpt2_ocl_arena_bytes = bytes;
     return p;
 }
 
@@ -41,6 +40,14 @@ static void test_gpt2_ocl_release(void *arena) {}
 
 static const gpt2_test_backend_t test_gpt2_ocl_backend = {
     .name = "opencl",
+    .kind = NODUS_DEV_OPENCL,
+    .alloc = test_gpt2_ocl_alloc,
+    .release = test_gpt2_ocl_release,
+    .run = gpt2_ocl_run,
+};
+
+static const gpt2_test_backend_t test_gpt2_ocl_tiled_backend = {
+    .name = "opencl (tiled gemm)",
     .kind = NODUS_DEV_OPENCL,
     .alloc = test_gpt2_ocl_alloc,
     .release = test_gpt2_ocl_release,
@@ -103,21 +110,28 @@ int main(int argc, char **argv)
         return 1;
     }
     gpt2_cpu_init();
-    if (gpt2_ocl_init(n) != 0) {
-        printf("test_gpt2_ocl: no usable OpenCL device: skipped\n");
-        nodus_close(n);
-        return 77;
-    }
-    int failed;
-    if (argc >= 5 && !strcmp(argv[1], "--bench")) {
-        failed = test_gpt2_ocl_bench(n, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
-                                     argc > 5 ? atoi(argv[5]) : 5);
-    } else {
-        failed = gpt2_test_ops_all(n, &test_gpt2_ocl_backend);
+    int failed = 0;
+    bool bench = argc >= 5 && !strcmp(argv[1], "--bench");
+    /* pass 0: the GEMM gpt2_ocl picks for the device (the vector kernels on PoCL); pass 1: the
+     * tiled GEMM that GPUs get, forced, so that it is checked here too */
+    for (int pass = 0; pass < (bench ? 1 : 2) && failed == 0; pass++) {
+        if (pass == 1) setenv("GPT2_OCL_GEMM", "tiled", 1);
+        if (gpt2_ocl_init(n) != 0) {
+            printf("test_gpt2_ocl: no usable OpenCL device: skipped\n");
+            nodus_close(n);
+            return 77;
+        }
+        if (bench)
+            failed = test_gpt2_ocl_bench(n, atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
+                                         argc > 5 ? atoi(argv[5]) : 5);
+        else
+            failed = gpt2_test_ops_all(n, pass == 0 ? &test_gpt2_ocl_backend
+                                                    : &test_gpt2_ocl_tiled_backend);
+        gpt2_ocl_fini();
+        free(test_gpt2_ocl_arena);
+        test_gpt2_ocl_arena = NULL;
     }
     rc = nodus_close(n);
-    gpt2_ocl_fini();
-    free(test_gpt2_ocl_arena);
     if (rc != 0) fprintf(stderr, "test_gpt2_ocl: session error: %s\n", nodus_strerror(rc));
     if (failed != 0 || rc != 0) {
         fprintf(stderr, "test_gpt2_ocl: %d case(s) failed\n", failed);
