@@ -7,10 +7,11 @@
  * it) starts in that arena. Offsets are ulong because arenas may exceed 2^31 elements; indices
  * inside one op fit in int.
  *
- * Every kernel runs with a fixed work-group size (64; 16x16 for the tiled GEMM, 1 for the CPU
- * GEMMs) and a global size rounded up to it, so out-of-range work-items return early. A fixed size matters on PoCL: it
- * compiles one work-group function per kernel and local size, and a size chosen per launch would
- * compile again for every slice shape.
+ * Every kernel runs with a fixed work-group size (64; 8 for those with a whole row per work-item;
+ * 16x16 for the tiled GEMM, 1 for the CPU GEMMs) and a global size rounded up to it, so
+ * out-of-range work-items return early. A fixed size matters on PoCL: it compiles one work-group
+ * function per kernel and local size, and a size chosen per launch would compile again for every
+ * slice shape.
  *
  * Each work-item owns the output elements it writes, so no kernel needs atomics: reductions over
  * rows (weight gradients, attention key/value gradients) loop inside the work-item that owns the

@@ -42,6 +42,7 @@ extern const char gpt2_ocl_kernel_source[];
 #define GPT2_OCL_MAX_DEVICES 8
 #define GPT2_OCL_MAX_ARENAS  16
 #define GPT2_OCL_WG          64 /* work-group size of the 1-D kernels (fixed: see gpt2_kernels.cl) */
+#define GPT2_OCL_ROW_WG      8  /* ... of those with one whole row per work-item */
 #define GPT2_OCL_GEMM_T      64 /* GEMM tile of C per 16x16 work-group */
 #define GPT2_OCL_GEMM_WG     16
 
@@ -314,13 +315,25 @@ static gpt2_ocl_args_t gpt2_ocl_args(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *s
     return (gpt2_ocl_args_t){d, set->k[k], 0, CL_SUCCESS};
 }
 
-/* Enqueues a 1-D launch over n work-items (nothing when n <= 0). */
-static void gpt2_ocl_launch(gpt2_ocl_args_t *a, cl_command_queue q, long n)
+/* Enqueues a 1-D launch over n work-items in work-groups of `wg` (nothing when n <= 0). */
+static void gpt2_ocl_launch_wg(gpt2_ocl_args_t *a, cl_command_queue q, long n, size_t wg)
 {
     if (a->err != CL_SUCCESS || n <= 0) return;
-    size_t local = GPT2_OCL_WG;
-    size_t global = ((size_t)n + GPT2_OCL_WG - 1) / GPT2_OCL_WG * GPT2_OCL_WG;
-    a->err = clEnqueueNDRangeKernel(q, a->kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+    size_t global = ((size_t)n + wg - 1) / wg * wg;
+    a->err = clEnqueueNDRangeKernel(q, a->kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
+}
+
+static void gpt2_ocl_launch(gpt2_ocl_args_t *a, cl_command_queue q, long n)
+{
+    gpt2_ocl_launch_wg(a, q, n, GPT2_OCL_WG);
+}
+
+/* Kernels whose work-item loops over a whole row (layernorm, softmax): small work-groups, so that
+ * a slice of a few dozen rows still spreads over the device's compute units (a CPU device runs
+ * one work-group per thread). */
+static void gpt2_ocl_launch_rows(gpt2_ocl_args_t *a, cl_command_queue q, long rows)
+{
+    gpt2_ocl_launch_wg(a, q, rows, GPT2_OCL_ROW_WG);
 }
 
 /* C[m*ldc+n] (+)= bias[n] + sum_k A(m,k) B(k,n), A(m,k) = A[m*a_sm + k*a_sk], B(k,n) =
@@ -502,7 +515,7 @@ static cl_int gpt2_ocl_attention(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, 
         gpt2_ocl_arg_ptr(&a, op->u.attention_fwd.att);
         gpt2_ocl_arg_ptr(&a, op->u.attention_fwd.preatt);
         gpt2_ocl_arg_heads(&a, op, false);
-        gpt2_ocl_launch(&a, q, rows * nh);
+        gpt2_ocl_launch_rows(&a, q, rows * nh);
         if (a.err != CL_SUCCESS) return a.err;
         a = gpt2_ocl_args(d, set, K_ATTN_OUT);
         gpt2_ocl_arg_ptr(&a, op->u.attention_fwd.out);
@@ -525,7 +538,7 @@ static cl_int gpt2_ocl_attention(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, 
     gpt2_ocl_arg_ptr(&a, op->u.attention_bwd.att);
     gpt2_ocl_arg_ptr(&a, op->u.attention_bwd.datt);
     gpt2_ocl_arg_heads(&a, op, false);
-    gpt2_ocl_launch(&a, q, rows * nh);
+    gpt2_ocl_launch_rows(&a, q, rows * nh);
     if (a.err != CL_SUCCESS) return a.err;
     a = gpt2_ocl_args(d, set, K_ATTN_DQ);
     gpt2_ocl_arg_ptr(&a, op->u.attention_bwd.dinp);
@@ -561,7 +574,7 @@ static cl_int gpt2_ocl_layernorm(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, 
         gpt2_ocl_arg_int(&a, op->bt0);
         gpt2_ocl_arg_int(&a, rows);
         gpt2_ocl_arg_int(&a, op->C);
-        gpt2_ocl_launch(&a, q, rows);
+        gpt2_ocl_launch_rows(&a, q, rows);
         return a.err;
     }
     a = gpt2_ocl_args(d, set, K_LAYERNORM_BWD_INP);
@@ -574,7 +587,7 @@ static cl_int gpt2_ocl_layernorm(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, 
     gpt2_ocl_arg_int(&a, op->bt0);
     gpt2_ocl_arg_int(&a, rows);
     gpt2_ocl_arg_int(&a, op->C);
-    gpt2_ocl_launch(&a, q, rows);
+    gpt2_ocl_launch_rows(&a, q, rows);
     if (a.err != CL_SUCCESS || rows <= 0) return a.err;
     a = gpt2_ocl_args(d, set, K_LAYERNORM_BWD_WB);
     gpt2_ocl_arg_ptr(&a, op->u.layernorm_bwd.dweight);
@@ -712,7 +725,7 @@ static cl_int gpt2_ocl_enqueue(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, cl
         gpt2_ocl_arg_int(&a, rows);
         gpt2_ocl_arg_int(&a, op->V);
         gpt2_ocl_arg_int(&a, op->Vp);
-        gpt2_ocl_launch(&a, q, rows);
+        gpt2_ocl_launch_rows(&a, q, rows);
         return a.err;
     case GPT2_OP_CROSSENTROPY_FWD:
         a = gpt2_ocl_args(d, set, K_CROSSENTROPY_FWD);
