@@ -6,8 +6,9 @@
  *   test_gpt2_ocl                       every op kind, full and partial slices, twice: with the
  *                                       GEMM picked for the device, then the tiled one forced
  *   test_gpt2_ocl --probe               exit 0 (OpenCL devices are the daemon's to find)
- *   test_gpt2_ocl --bench M N K [REPS]  matmul_fwd out[M,N] = inp[M,K] weight[N,K]^T as OpenCL
- *                                       tasks and on the CPU (gpt2_cpu_run): GFLOP/s of each
+ *   test_gpt2_ocl --bench M N K [REPS]  the three matmul ops (M rows, N output channels, K
+ *                                       input channels) as OpenCL tasks and on the CPU
+ *                                       (gpt2_cpu_run): GFLOP/s of each
  *
  * Exits 77 when the daemon owns no usable OpenCL device, 1 on any wrong result.
  */
@@ -61,42 +62,55 @@ static double test_gpt2_ocl_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Times REPS matmul_fwd tasks (after one warm-up that compiles the kernel) and as many CPU runs. */
+/* Times REPS tasks of each matmul op (after one warm-up that compiles the kernels) and as many
+ * gpt2_cpu_run calls, for rows M, output channels N, input channels K. */
 static int test_gpt2_ocl_bench(nodus_t *n, int M, int N, int K, int reps)
 {
-    size_t floats = (size_t)M * N + (size_t)M * K + (size_t)N * K + (size_t)N;
+    /* out/dout [M,N], inp/dinp [M,K], weight/dweight [N,K], bias/dbias [N] */
+    size_t floats = 2 * ((size_t)M * N + (size_t)M * K + (size_t)N * K + (size_t)N);
     float *a = test_gpt2_ocl_alloc(floats * sizeof(float));
     if (!a) return 1;
-    float *out = a, *inp = out + (size_t)M * N, *w = inp + (size_t)M * K, *bias = w + (size_t)N * K;
-    for (size_t i = (size_t)M * N; i < floats; i++)
+    for (size_t i = 0; i < floats; i++)
         a[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
-    gpt2_op_t op = {.kind = GPT2_OP_MATMUL_FWD,
-                    .B = 1,
-                    .T = M,
-                    .C = K,
-                    .OC = N,
-                    .bt0 = 0,
-                    .bt1 = M,
-                    .oc0 = 0,
-                    .oc1 = N};
-    op.u.matmul_fwd.out = out;
-    op.u.matmul_fwd.inp = inp;
-    op.u.matmul_fwd.weight = w;
-    op.u.matmul_fwd.bias = bias;
+    float *out = a, *inp = out + (size_t)M * N, *w = inp + (size_t)M * K, *bias = w + (size_t)N * K;
+    float *dout = bias + N, *dinp = dout + (size_t)M * N, *dw = dinp + (size_t)M * K;
+    float *dbias = dw + (size_t)N * K;
+    gpt2_op_t ops[3];
+    for (int k = 0; k < 3; k++)
+        ops[k] =
+            (gpt2_op_t){.B = 1, .T = M, .C = K, .OC = N, .bt0 = 0, .bt1 = M, .oc0 = 0, .oc1 = N};
+    ops[0].kind = GPT2_OP_MATMUL_FWD;
+    ops[0].u.matmul_fwd.out = out;
+    ops[0].u.matmul_fwd.inp = inp;
+    ops[0].u.matmul_fwd.weight = w;
+    ops[0].u.matmul_fwd.bias = bias;
+    ops[1].kind = GPT2_OP_MATMUL_BWD_INP;
+    ops[1].u.matmul_bwd_inp.dinp = dinp;
+    ops[1].u.matmul_bwd_inp.dout = dout;
+    ops[1].u.matmul_bwd_inp.weight = w;
+    ops[2].kind = GPT2_OP_MATMUL_BWD_WEIGHT;
+    ops[2].u.matmul_bwd_weight.dweight = dw;
+    ops[2].u.matmul_bwd_weight.dbias = dbias;
+    ops[2].u.matmul_bwd_weight.dout = dout;
+    ops[2].u.matmul_bwd_weight.inp = inp;
+    static const char *names[3] = {"matmul_fwd", "matmul_bwd_inp", "matmul_bwd_weight"};
     size_t bytes = floats * sizeof(float);
-    if (gpt2_test_ops_submit(n, &test_gpt2_ocl_backend, &op, a, bytes) != 0) return 1;
-    double t0 = test_gpt2_ocl_now();
-    for (int r = 0; r < reps; r++)
-        if (gpt2_test_ops_submit(n, &test_gpt2_ocl_backend, &op, a, bytes) != 0) return 1;
-    double t_ocl = (test_gpt2_ocl_now() - t0) / reps;
-    t0 = test_gpt2_ocl_now();
-    for (int r = 0; r < reps; r++)
-        gpt2_cpu_run(&op);
-    double t_cpu = (test_gpt2_ocl_now() - t0) / reps;
     double flop = 2.0 * M * N * K;
-    printf("matmul_fwd %dx%dx%d: OpenCL task %.2f ms (%.2f GFLOP/s), gpt2_cpu_run %.2f ms "
-           "(%.2f GFLOP/s)\n",
-           M, N, K, 1e3 * t_ocl, flop / t_ocl * 1e-9, 1e3 * t_cpu, flop / t_cpu * 1e-9);
+    for (int k = 0; k < 3; k++) {
+        if (gpt2_test_ops_submit(n, &test_gpt2_ocl_backend, &ops[k], a, bytes) != 0) return 1;
+        double t0 = test_gpt2_ocl_now();
+        for (int r = 0; r < reps; r++)
+            if (gpt2_test_ops_submit(n, &test_gpt2_ocl_backend, &ops[k], a, bytes) != 0) return 1;
+        double t_ocl = (test_gpt2_ocl_now() - t0) / reps;
+        t0 = test_gpt2_ocl_now();
+        for (int r = 0; r < reps; r++)
+            gpt2_cpu_run(&ops[k]);
+        double t_cpu = (test_gpt2_ocl_now() - t0) / reps;
+        printf("%-17s M=%d N=%d K=%d: OpenCL task %8.2f ms (%6.2f GFLOP/s), gpt2_cpu_run %8.2f "
+               "ms (%6.2f GFLOP/s)\n",
+               names[k], M, N, K, 1e3 * t_ocl, flop / t_ocl * 1e-9, 1e3 * t_cpu,
+               flop / t_cpu * 1e-9);
+    }
     return 0;
 }
 
