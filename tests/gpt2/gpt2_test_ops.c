@@ -13,6 +13,8 @@
  *     for ops that reduce (matmuls, layernorm, softmax, attention), where the device sums in a
  *     different order (tiles, the O(T) softmax backward) than the reference.
  *
+ * Then every case runs again, all at once as concurrent tasks on disjoint parts of the arena.
+ *
  * Shape: B=2, T=16, C=100, NH=4 (hs=25), V=100, Vp=128, OC=300: no matmul dimension is a multiple
  * of a GEMM tile or of the CPU GEMMs' vector width (8), so every edge and tail is exercised.
  */
@@ -382,6 +384,24 @@ static int gpt2_test_compare(const char *dev, const char *ref, const char *orig,
     return bad;
 }
 
+/* Element-wise ops compute each output from a few inputs; the others sum in their own order. */
+static gpt2_test_tol_t gpt2_test_tol(gpt2_op_kind_t kind)
+{
+    switch (kind) {
+    case GPT2_OP_ENCODER_FWD:
+    case GPT2_OP_GELU_FWD:
+    case GPT2_OP_GELU_BWD:
+    case GPT2_OP_RESIDUAL_FWD:
+    case GPT2_OP_RESIDUAL_BWD:
+    case GPT2_OP_CROSSENTROPY_FWD:
+    case GPT2_OP_CROSSENTROPY_SOFTMAX_BWD:
+    case GPT2_OP_ADAMW:
+        return gpt2_test_elementwise;
+    default:
+        return gpt2_test_reduction;
+    }
+}
+
 /* Runs one case: fills, computes the reference, runs the device op, compares. */
 static int gpt2_test_one(nodus_t *n, const gpt2_test_backend_t *be, char *arena, char *ref,
                          char *orig, gpt2_test_spec_t s, uint64_t seed)
@@ -402,12 +422,7 @@ static int gpt2_test_one(nodus_t *n, const gpt2_test_backend_t *be, char *arena,
         fprintf(stderr, "%s: %s: task failed: %s\n", be->name, s.what, nodus_strerror(rc));
         return 1;
     }
-    bool reduces = s.kind != GPT2_OP_ENCODER_FWD && s.kind != GPT2_OP_GELU_FWD &&
-                   s.kind != GPT2_OP_GELU_BWD && s.kind != GPT2_OP_RESIDUAL_FWD &&
-                   s.kind != GPT2_OP_RESIDUAL_BWD && s.kind != GPT2_OP_CROSSENTROPY_FWD &&
-                   s.kind != GPT2_OP_CROSSENTROPY_SOFTMAX_BWD && s.kind != GPT2_OP_ADAMW;
-    int bad = gpt2_test_compare(arena, ref, orig, tc.used,
-                                reduces ? gpt2_test_reduction : gpt2_test_elementwise, s.what);
+    int bad = gpt2_test_compare(arena, ref, orig, tc.used, gpt2_test_tol(s.kind), s.what);
     /* the reference must have written something, or the comparison proves nothing */
     bool wrote = memcmp(ref, orig, tc.used) != 0;
     printf("%s: %-40s %s\n", be->name, s.what,
@@ -415,6 +430,66 @@ static int gpt2_test_one(nodus_t *n, const gpt2_test_backend_t *be, char *arena,
            : wrote ? "ok"
                    : "FAIL (the reference changed nothing)");
     return bad || !wrote ? 1 : 0;
+}
+
+#define GT_MAX_CONCURRENT 64
+
+/* Every case at once: each in its own page-aligned part of the arena, all submitted before any
+ * is waited for, so that the daemon keeps several in flight on the device's queues or streams
+ * and, given enough cores, runs bodies side by side (on a 2-core machine with a CPU OpenCL
+ * device one core is held by the device, so bodies there run one at a time). Returns the number
+ * of cases that failed. */
+static int gpt2_test_concurrent(nodus_t *n, const gpt2_test_backend_t *be, char *arena, char *ref,
+                                char *orig, const gpt2_test_spec_t *specs, size_t count)
+{
+    static gpt2_test_spec_t s[GT_MAX_CONCURRENT];
+    static gpt2_op_t dev_ops[GT_MAX_CONCURRENT];
+    static gpt2_test_task_t tasks[GT_MAX_CONCURRENT];
+    size_t start[GT_MAX_CONCURRENT + 1], used = 0;
+    if (count > GT_MAX_CONCURRENT) count = GT_MAX_CONCURRENT;
+    for (size_t i = 0; i < count; i++) {
+        s[i] = specs[i];
+        start[i] = (used + 4095) & ~(size_t)4095;
+        gpt2_test_case_t tc = {start[i], 0x2545f4914f6cdd1dull + i};
+        gpt2_test_fill(&s[i], &tc, arena);
+        used = tc.used;
+        if (used > GT_ARENA_BYTES) {
+            fprintf(stderr, "%s: the concurrent cases do not fit the arena\n", be->name);
+            return 1;
+        }
+    }
+    start[count] = used;
+    memcpy(orig, arena, used);
+    memcpy(ref, arena, used);
+    for (size_t i = 0; i < count; i++) {
+        gpt2_op_t ref_op = gpt2_test_build(&s[i], ref);
+        gpt2_cpu_run(&ref_op);
+    }
+    nodus_task_attr_t *attr = NULL;
+    int rc = nodus_task_attr_create(&attr);
+    if (rc == 0) rc = nodus_task_attr_set_impl(attr, be->kind, gpt2_test_body);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        dev_ops[i] = gpt2_test_build(&s[i], arena);
+        tasks[i] = (gpt2_test_task_t){be, &dev_ops[i]};
+        nodus_access_t acc = {arena + start[i], start[i + 1] - start[i], NODUS_INOUT};
+        rc = nodus_submit(n, NULL, &tasks[i], &acc, 1, attr);
+    }
+    int wrc = nodus_taskwait(n);
+    if (rc == 0) rc = wrc;
+    nodus_task_attr_destroy(attr);
+    if (rc != 0) {
+        fprintf(stderr, "%s: concurrent cases: %s\n", be->name, nodus_strerror(rc));
+        return 1;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t off = start[i], len = start[i + 1] - start[i];
+        if (gpt2_test_compare(arena + off, ref + off, orig + off, len, gpt2_test_tol(s[i].kind),
+                              s[i].what) != 0)
+            failed++;
+    }
+    printf("%s: %-40s %s\n", be->name, "all cases at once", failed ? "FAIL" : "ok");
+    return failed;
 }
 
 int gpt2_test_ops_all(nodus_t *n, const gpt2_test_backend_t *be)
@@ -545,6 +620,7 @@ int gpt2_test_ops_all(nodus_t *n, const gpt2_test_backend_t *be)
         failed += gpt2_test_one(n, be, arena, ref, orig, specs[i], 0x9e3779b97f4a7c15ull + i);
         seen[specs[i].kind] = true;
     }
+    failed += gpt2_test_concurrent(n, be, arena, ref, orig, specs, sizeof specs / sizeof specs[0]);
     for (int k = 0; k < GPT2_OP_COUNT; k++)
         if (!seen[k]) {
             fprintf(stderr, "%s: op kind %d has no case\n", be->name, k);
