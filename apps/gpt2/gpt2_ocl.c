@@ -145,6 +145,15 @@ static void gpt2_ocl_report(const char *what, int code)
 
 static int gpt2_ocl_make_buffer(gpt2_ocl_dev_t *d, int a)
 {
+    /* A host pointer less aligned than the device's base address alignment may make the runtime
+     * keep a separate copy (PoCL does), and then kernels would not write the arena in place:
+     * refuse it (the training code allocates page-aligned arenas). */
+    cl_uint align_bits = 0;
+    clGetDeviceInfo(d->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
+    if (align_bits >= 8 && (uintptr_t)gpt2_ocl_arenas[a].base % (align_bits / 8) != 0) {
+        gpt2_ocl_report("an arena less aligned than CL_DEVICE_MEM_BASE_ADDR_ALIGN", align_bits);
+        return -1;
+    }
     cl_int err = CL_SUCCESS;
     d->arena_buf[a] = clCreateBuffer(d->context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR,
                                      gpt2_ocl_arenas[a].bytes, gpt2_ocl_arenas[a].base, &err);
@@ -222,9 +231,17 @@ int gpt2_ocl_register(void *base, size_t bytes)
         rc = -1;
     } else {
         gpt2_ocl_arenas[a] = (gpt2_ocl_arena_t){base, bytes};
-        for (int i = 0; i < gpt2_ocl_ndevs && rc == 0; i++)
-            rc = gpt2_ocl_make_buffer(&gpt2_ocl_devs[i], a);
-        if (rc == 0) atomic_store_explicit(&gpt2_ocl_narenas, a + 1, memory_order_release);
+        int made = 0;
+        while (made < gpt2_ocl_ndevs && rc == 0)
+            if ((rc = gpt2_ocl_make_buffer(&gpt2_ocl_devs[made], a)) == 0) made++;
+        if (rc == 0) {
+            atomic_store_explicit(&gpt2_ocl_narenas, a + 1, memory_order_release);
+        } else {
+            while (made-- > 0) { /* not registered: no device keeps a buffer for it */
+                clReleaseMemObject(gpt2_ocl_devs[made].arena_buf[a]);
+                gpt2_ocl_devs[made].arena_buf[a] = NULL;
+            }
+        }
     }
     pthread_mutex_unlock(&gpt2_ocl_register_lock);
     return rc;
