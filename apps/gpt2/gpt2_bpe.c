@@ -669,7 +669,8 @@ int gpt2_bpe_encode(gpt2_bpe_t *bpe, const char *text, size_t len, gpt2_tokens_t
     while (pos < len) {
         int rc = pcre2_match(bpe->re, t, len, pos, 0, bpe->md, NULL);
         size_t start = rc > 0 ? ov[0] : len, end = rc > 0 ? ov[1] : len;
-        /* bytes the regex skipped are invalid UTF-8: one piece of byte tokens */
+        /* bytes the regex skipped are invalid UTF-8: one piece of byte tokens (were the
+         * matcher to fail otherwise, the rest would become one piece: still lossless) */
         if (start > pos && bpe_encode_piece(bpe, t + pos, start - pos, out) != 0) return -ENOMEM;
         if (end > start && bpe_encode_piece(bpe, t + start, end - start, out) != 0) return -ENOMEM;
         pos = end > start ? end : (start > pos ? start : len);
