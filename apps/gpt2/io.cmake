@@ -2,9 +2,10 @@
 # encoder (PCRE2 for the pre-tokenization regex, json-c for encoder.json), and the `prepare` and
 # `init` commands that the nodus-gpt2 program dispatches to. zlib, when found, lets prepare read
 # gzip'd texts (the default corpus is one).
-pkg_check_modules(GPT2_PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
-pkg_check_modules(GPT2_JSONC REQUIRED IMPORTED_TARGET json-c)
-find_package(ZLIB)
+# GLOBAL: gpt2_io's link interface names these targets, and its users may live elsewhere
+pkg_check_modules(GPT2_PCRE2 REQUIRED IMPORTED_TARGET GLOBAL libpcre2-8)
+pkg_check_modules(GPT2_JSONC REQUIRED IMPORTED_TARGET GLOBAL json-c)
+find_package(ZLIB GLOBAL)
 
 # encoder.json and vocab.bpe: scripts/fetch-gpt2-tokenizer.sh puts them here (ignored by git)
 set(GPT2_BPE_DIR ${PROJECT_SOURCE_DIR}/data/gpt2)
