@@ -39,21 +39,21 @@ extern "C" {
 #include <pthread.h>
 #include <stdio.h>
 
-#define GPT2_CUDA_THREADS 256
-#define GPT2_CUDA_MAX_BLOCKS 4096 /* grid-stride loops cover the rest */
+#define GPT2_CUDA_THREADS     256
+#define GPT2_CUDA_MAX_BLOCKS  4096 /* grid-stride loops cover the rest */
 #define GPT2_CUDA_MAX_HANDLES 64
-#define GPT2_CUDA_GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
+#define GPT2_CUDA_GELU_SCALE  0.7978845608028654f /* sqrt(2/pi) */
 
 /* ---- kernels: element-wise and per-row ---- */
 
 /* for (i = first thread; i < n; i += all threads) */
-#define GPT2_CUDA_FOR(i, n)                                                                      \
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)(n);                     \
+#define GPT2_CUDA_FOR(i, n)                                                                        \
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)(n);                      \
          i += (long)gridDim.x * blockDim.x)
 
 /* Rows handled one per warp: for (r = this warp; r < nrows; r += all warps); `lane` in 0..31. */
-#define GPT2_CUDA_FOR_ROWS(r, nrows)                                                             \
-    for (long r = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32; r < (long)(nrows);          \
+#define GPT2_CUDA_FOR_ROWS(r, nrows)                                                               \
+    for (long r = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32; r < (long)(nrows);           \
          r += (long)gridDim.x * blockDim.x / 32)
 
 __device__ static float gpt2_cuda_warp_sum(float v)
@@ -82,8 +82,8 @@ __global__ static void gpt2_cuda_encoder_fwd(float *out, const int *tokens, cons
 
 /* one thread per channel walks the rows in order, so repeated tokens accumulate in order */
 __global__ static void gpt2_cuda_encoder_bwd(float *dwte, float *dwpe, const float *dout,
-                                             const int *tokens, int bt0, int bt1, int oc0,
-                                             int nch, int T, int C)
+                                             const int *tokens, int bt0, int bt1, int oc0, int nch,
+                                             int T, int C)
 {
     GPT2_CUDA_FOR(i, nch)
     {
@@ -125,10 +125,9 @@ __global__ static void gpt2_cuda_layernorm_fwd(float *out, float *mean, float *r
 }
 
 /* one warp per row: the input gradient */
-__global__ static void gpt2_cuda_layernorm_bwd_inp(float *dinp, const float *dout,
-                                                   const float *inp, const float *weight,
-                                                   const float *mean, const float *rstd, int bt0,
-                                                   int nrows, int C)
+__global__ static void gpt2_cuda_layernorm_bwd_inp(float *dinp, const float *dout, const float *inp,
+                                                   const float *weight, const float *mean,
+                                                   const float *rstd, int bt0, int nrows, int C)
 {
     int lane = threadIdx.x % 32;
     GPT2_CUDA_FOR_ROWS(r, nrows)
@@ -198,7 +197,7 @@ __global__ static void gpt2_cuda_bias_grad(float *dbias, const float *dout, int 
 /* ---- attention: rows [bt0, bt0+nrows) of one batch b, heads [h0, h0+nh) ----
  * qkv rows are 3C wide (q at h*hs, k at C + h*hs, v at 2C + h*hs); (b, h, t) of a [B, NH, T, T]
  * tensor is the row ((b*NH + h)*T + t)*T. */
-#define GPT2_CUDA_ATT_ROW(b, h, t) ((((long)(b) * NH + (h)) * T + (t)) * T)
+#define GPT2_CUDA_ATT_ROW(b, h, t) ((((long)(b)*NH + (h)) * T + (t)) * T)
 
 /* preatt = q.k / sqrt(hs) for t2 <= t; one thread per (row, head, t2) */
 __global__ static void gpt2_cuda_attn_preatt(float *preatt, const float *inp, int bt0, int nrows,
@@ -264,8 +263,7 @@ __global__ static void gpt2_cuda_attn_out(float *out, const float *att, const fl
 
 /* datt = v_t2 . dout_t for t2 <= t, 0 above; one thread per (row, head, t2) */
 __global__ static void gpt2_cuda_attn_datt(float *datt, const float *dout, const float *inp,
-                                           int bt0, int nrows, int h0, int nh, int T, int C,
-                                           int NH)
+                                           int bt0, int nrows, int h0, int nh, int T, int C, int NH)
 {
     int hs = C / NH;
     GPT2_CUDA_FOR(idx, (long)nrows * nh * T)
@@ -424,8 +422,8 @@ __global__ static void gpt2_cuda_crossentropy_fwd(float *losses, const float *pr
 }
 
 __global__ static void gpt2_cuda_crossentropy_softmax_bwd(float *dlogits, const float *probs,
-                                                          const int *targets, float dloss,
-                                                          int bt0, int nrows, int V, int Vp)
+                                                          const int *targets, float dloss, int bt0,
+                                                          int nrows, int V, int Vp)
 {
     GPT2_CUDA_FOR(idx, (long)nrows * V)
     {
@@ -547,13 +545,13 @@ static unsigned gpt2_cuda_blocks(long n)
 }
 
 /* Launch helpers: `items` threads, or `rows` warps, on stream s (nothing when there are none). */
-#define GPT2_CUDA_LAUNCH(kernel, items, s, ...)                                                  \
-    do {                                                                                         \
-        if ((long)(items) > 0)                                                                   \
-            kernel<<<gpt2_cuda_blocks(items), GPT2_CUDA_THREADS, 0, s>>>(__VA_ARGS__);           \
+#define GPT2_CUDA_LAUNCH(kernel, items, s, ...)                                                    \
+    do {                                                                                           \
+        if ((long)(items) > 0)                                                                     \
+            kernel<<<gpt2_cuda_blocks(items), GPT2_CUDA_THREADS, 0, s>>>(__VA_ARGS__);             \
     } while (0)
-#define GPT2_CUDA_LAUNCH_ROWS(kernel, rows, s, ...)                                              \
-    GPT2_CUDA_LAUNCH(kernel, (long)(rows) * 32, s, __VA_ARGS__)
+#define GPT2_CUDA_LAUNCH_ROWS(kernel, rows, s, ...)                                                \
+    GPT2_CUDA_LAUNCH(kernel, (long)(rows)*32, s, __VA_ARGS__)
 
 /* Row-major C[M,N] (ldc) = alpha-free A·B forms via column-major cuBLAS: a row-major matrix is
  * its column-major transpose, so row-major C = X·Y is column-major C^T = Y^T·X^T. */
@@ -574,8 +572,8 @@ static cublasStatus_t gpt2_cuda_matmul(cublasHandle_t h, cudaStream_t s, const g
                              op->bt0, rows, op->oc0, noc, OC);
         return cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, noc, rows, C, &one,
                            op->u.matmul_fwd.weight + (size_t)op->oc0 * C, C,
-                           op->u.matmul_fwd.inp + (size_t)op->bt0 * C, C, bias ? &one : &zero,
-                           out, OC);
+                           op->u.matmul_fwd.inp + (size_t)op->bt0 * C, C, bias ? &one : &zero, out,
+                           OC);
     }
     case GPT2_OP_MATMUL_BWD_INP:
         /* dinp[rows, C] += dout[rows, OC] · W[OC, C]  <=>  dinp^T += W^T · dout^T, both stored
@@ -588,11 +586,11 @@ static cublasStatus_t gpt2_cuda_matmul(cublasHandle_t h, cudaStream_t s, const g
         /* dW[noc, C] += dout[rows, noc]^T · inp[rows, C]  <=>  dW^T (C x noc) += inp^T · dout,
          * inp^T stored as such (OP_N), dout stored as dout^T (OC x rows: OP_T) */
         if (noc <= 0) return CUBLAS_STATUS_SUCCESS;
-        cublasStatus_t st = cublasSgemm(
-            h, CUBLAS_OP_N, CUBLAS_OP_T, C, noc, rows, &one,
-            op->u.matmul_bwd_weight.inp + (size_t)op->bt0 * C, C,
-            op->u.matmul_bwd_weight.dout + (size_t)op->bt0 * OC + op->oc0, OC, &one,
-            op->u.matmul_bwd_weight.dweight + (size_t)op->oc0 * C, C);
+        cublasStatus_t st =
+            cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, C, noc, rows, &one,
+                        op->u.matmul_bwd_weight.inp + (size_t)op->bt0 * C, C,
+                        op->u.matmul_bwd_weight.dout + (size_t)op->bt0 * OC + op->oc0, OC, &one,
+                        op->u.matmul_bwd_weight.dweight + (size_t)op->oc0 * C, C);
         if (st == CUBLAS_STATUS_SUCCESS && op->u.matmul_bwd_weight.dbias)
             GPT2_CUDA_LAUNCH(gpt2_cuda_bias_grad, noc, s, op->u.matmul_bwd_weight.dbias,
                              op->u.matmul_bwd_weight.dout, op->bt0, op->bt1, op->oc0, noc, OC);
@@ -608,8 +606,8 @@ static void gpt2_cuda_attention(cudaStream_t s, const gpt2_op_t *op)
     if (rows <= 0 || nh <= 0) return;
     if (op->kind == GPT2_OP_ATTENTION_FWD) {
         const auto &a = op->u.attention_fwd;
-        GPT2_CUDA_LAUNCH(gpt2_cuda_attn_preatt, (long)rows * nh * T, s, a.preatt, a.inp, bt0,
-                         rows, h0, nh, T, C, NH);
+        GPT2_CUDA_LAUNCH(gpt2_cuda_attn_preatt, (long)rows * nh * T, s, a.preatt, a.inp, bt0, rows,
+                         h0, nh, T, C, NH);
         GPT2_CUDA_LAUNCH_ROWS(gpt2_cuda_attn_softmax, (long)rows * nh, s, a.att, a.preatt, bt0,
                               rows, h0, nh, T, NH);
         GPT2_CUDA_LAUNCH(gpt2_cuda_attn_out, (long)rows * nh * hs, s, a.out, a.att, a.inp, bt0,
@@ -620,8 +618,8 @@ static void gpt2_cuda_attention(cudaStream_t s, const gpt2_op_t *op)
     long t1 = bt0 % T + rows; /* key rows 0 .. t1-1 of the batch get gradients */
     GPT2_CUDA_LAUNCH(gpt2_cuda_attn_datt, (long)rows * nh * T, s, a.datt, a.dout, a.inp, bt0, rows,
                      h0, nh, T, C, NH);
-    GPT2_CUDA_LAUNCH_ROWS(gpt2_cuda_attn_dpreatt, (long)rows * nh, s, a.dpreatt, a.att, a.datt,
-                          bt0, rows, h0, nh, T, NH);
+    GPT2_CUDA_LAUNCH_ROWS(gpt2_cuda_attn_dpreatt, (long)rows * nh, s, a.dpreatt, a.att, a.datt, bt0,
+                          rows, h0, nh, T, NH);
     GPT2_CUDA_LAUNCH(gpt2_cuda_attn_dq, (long)rows * nh * hs, s, a.dinp, a.dpreatt, a.inp, bt0,
                      rows, h0, nh, T, C, NH);
     GPT2_CUDA_LAUNCH(gpt2_cuda_attn_dkv, t1 * nh * hs, s, a.dinp, a.dpreatt, a.att, a.dout, a.inp,
@@ -661,8 +659,8 @@ void gpt2_cuda_run(const gpt2_op_t *op)
     }
     case GPT2_OP_LAYERNORM_BWD: {
         const auto &a = op->u.layernorm_bwd;
-        GPT2_CUDA_LAUNCH_ROWS(gpt2_cuda_layernorm_bwd_inp, rows, s, a.dinp, a.dout, a.inp,
-                              a.weight, a.mean, a.rstd, bt0, rows, op->C);
+        GPT2_CUDA_LAUNCH_ROWS(gpt2_cuda_layernorm_bwd_inp, rows, s, a.dinp, a.dout, a.inp, a.weight,
+                              a.mean, a.rstd, bt0, rows, op->C);
         if (rows > 0)
             GPT2_CUDA_LAUNCH(gpt2_cuda_layernorm_bwd_wb, op->C, s, a.dweight, a.dbias, a.dout,
                              a.inp, a.mean, a.rstd, bt0, op->bt1, op->C);
