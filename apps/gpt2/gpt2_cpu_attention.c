@@ -11,8 +11,8 @@
  *
  * Each (row, head) pair owns its preatt/att/datt/dpreatt row and its q (and out) columns, so a
  * split by heads is bit-exact. The backward also accumulates key and value gradients into earlier
- * rows of the batch; their summation order depends on how rows are split, so a split by rows
- * agrees with the full op only up to rounding.
+ * rows of the batch in decreasing t: a split by rows whose slices run from the last to the first
+ * repeats the full op's order exactly; run in another order it agrees up to rounding.
  *
  * Slices are expected in one batch (gpt2_ops.h); a slice that crosses a batch boundary is
  * processed as one sub-slice per batch, which is what the contract would mean for it.
