@@ -244,7 +244,9 @@ gpt2_gemm_nt(int M, int N, int K, __global const float *A, ulong a_off, int a_sm
              __global const float *B, ulong b_off, int b_sn, __global float *Cm, ulong c_off,
              int ldc, int accumulate, __global const float *bias, ulong bias_off, int has_bias)
 {
-    int n0 = get_global_id(0) * 4, m0 = get_global_id(1) * 4;
+    /* m varies fastest: consecutive work-items reuse the same 4 rows of B from L1 while the
+     * (usually smaller) A streams from L2 */
+    int m0 = get_global_id(0) * 4, n0 = get_global_id(1) * 4;
     if (n0 >= N || m0 >= M) return;
     __global const float *ar[4], *br[4];
     for (int i = 0; i < 4; i++)

@@ -390,8 +390,8 @@ static cl_int gpt2_ocl_gemm_cpu(const gpt2_ocl_dev_t *d, gpt2_ocl_kset_t *set, c
     }
     if (a.err != CL_SUCCESS) return a.err;
     size_t local[2] = {1, 1};
-    size_t global[2] = {nt ? (size_t)(g->N + 3) / 4 : (size_t)(g->N + 15) / 16,
-                        nt ? (size_t)(g->M + 3) / 4 : (size_t)(g->M + 7) / 8};
+    size_t global[2] = {nt ? (size_t)(g->M + 3) / 4 : (size_t)(g->N + 15) / 16,
+                        nt ? (size_t)(g->N + 3) / 4 : (size_t)(g->M + 7) / 8};
     return clEnqueueNDRangeKernel(q, a.kernel, 2, NULL, global, local, 0, NULL, NULL);
 }
 
