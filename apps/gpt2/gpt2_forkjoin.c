@@ -60,12 +60,12 @@ int gpt2_forkjoin_threads(const gpt2_forkjoin_t *fj)
 }
 
 /* [lo, hi) cut into `parts` nearly equal pieces: piece k. */
-static long fj_cut(long lo, long hi, int parts, int k)
+static long forkjoin_cut(long lo, long hi, int parts, int k)
 {
     return lo + (hi - lo) * k / parts;
 }
 
-static void fj_run_slices(gpt2_forkjoin_t *fj, int n)
+static void forkjoin_run_slices(gpt2_forkjoin_t *fj, int n)
 {
     gpt2_op_t *s = fj->slices;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -73,31 +73,31 @@ static void fj_run_slices(gpt2_forkjoin_t *fj, int n)
         gpt2_cpu_run(&s[i]);
 }
 
-static void fj_zero(gpt2_forkjoin_t *fj, const gpt2_plan_call_t *call)
+static void forkjoin_zero(gpt2_forkjoin_t *fj, const gpt2_plan_call_t *call)
 {
     int parts = fj->nthreads;
     char *p = call->zero_ptr;
     long bytes = (long)call->zero_bytes;
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < parts; k++) {
-        long a = fj_cut(0, bytes, parts, k), e = fj_cut(0, bytes, parts, k + 1);
+        long a = forkjoin_cut(0, bytes, parts, k), e = forkjoin_cut(0, bytes, parts, k + 1);
         memset(p + a, 0, (size_t)(e - a));
     }
 }
 
-static void fj_layernorm_bwd(gpt2_forkjoin_t *fj, const gpt2_op_t *op)
+static void forkjoin_layernorm_bwd(gpt2_forkjoin_t *fj, const gpt2_op_t *op)
 {
     int parts = fj->nthreads, C = op->C;
     memset(fj->ln_scratch, 0, (size_t)parts * 2 * C * sizeof(float));
     for (int k = 0; k < parts; k++) {
         gpt2_op_t *s = &fj->slices[k];
         *s = *op;
-        s->bt0 = (int)fj_cut(op->bt0, op->bt1, parts, k);
-        s->bt1 = (int)fj_cut(op->bt0, op->bt1, parts, k + 1);
+        s->bt0 = (int)forkjoin_cut(op->bt0, op->bt1, parts, k);
+        s->bt1 = (int)forkjoin_cut(op->bt0, op->bt1, parts, k + 1);
         s->u.layernorm_bwd.dweight = fj->ln_scratch + (size_t)k * 2 * C;
         s->u.layernorm_bwd.dbias = fj->ln_scratch + (size_t)k * 2 * C + C;
     }
-    fj_run_slices(fj, parts);
+    forkjoin_run_slices(fj, parts);
     float *dw = op->u.layernorm_bwd.dweight, *db = op->u.layernorm_bwd.dbias;
     for (int k = 0; k < parts; k++)
         for (int c = 0; c < C; c++) {
@@ -106,17 +106,17 @@ static void fj_layernorm_bwd(gpt2_forkjoin_t *fj, const gpt2_op_t *op)
         }
 }
 
-static void fj_run_call(gpt2_forkjoin_t *fj, const gpt2_plan_call_t *call)
+static void forkjoin_run_call(gpt2_forkjoin_t *fj, const gpt2_plan_call_t *call)
 {
     if (call->kind == GPT2_PLAN_ZERO) {
-        fj_zero(fj, call);
+        forkjoin_zero(fj, call);
         return;
     }
     const gpt2_op_t *op = &call->op;
     int parts = fj->nthreads, n = 0;
     switch (op->kind) {
     case GPT2_OP_LAYERNORM_BWD:
-        fj_layernorm_bwd(fj, op);
+        forkjoin_layernorm_bwd(fj, op);
         return;
     case GPT2_OP_ATTENTION_FWD:
     case GPT2_OP_ATTENTION_BWD: /* whole sequences: k and v gradients gather over t */
@@ -137,8 +137,8 @@ static void fj_run_call(gpt2_forkjoin_t *fj, const gpt2_plan_call_t *call)
         for (int k = 0; k < parts; k++) {
             gpt2_op_t *s = &fj->slices[n++];
             *s = *op;
-            s->oc0 = (int)fj_cut(0, total, parts, k);
-            s->oc1 = (int)fj_cut(0, total, parts, k + 1);
+            s->oc0 = (int)forkjoin_cut(0, total, parts, k);
+            s->oc1 = (int)forkjoin_cut(0, total, parts, k + 1);
         }
         break;
     }
@@ -146,20 +146,20 @@ static void fj_run_call(gpt2_forkjoin_t *fj, const gpt2_plan_call_t *call)
         for (int k = 0; k < parts; k++) {
             gpt2_op_t *s = &fj->slices[n++];
             *s = *op;
-            s->u.adamw.i0 = (size_t)fj_cut(0, (long)op->u.adamw.i1, parts, k);
-            s->u.adamw.i1 = (size_t)fj_cut(0, (long)op->u.adamw.i1, parts, k + 1);
+            s->u.adamw.i0 = (size_t)forkjoin_cut(0, (long)op->u.adamw.i1, parts, k);
+            s->u.adamw.i1 = (size_t)forkjoin_cut(0, (long)op->u.adamw.i1, parts, k + 1);
         }
         break;
     default: /* rows */
         for (int k = 0; k < parts; k++) {
             gpt2_op_t *s = &fj->slices[n++];
             *s = *op;
-            s->bt0 = (int)fj_cut(op->bt0, op->bt1, parts, k);
-            s->bt1 = (int)fj_cut(op->bt0, op->bt1, parts, k + 1);
+            s->bt0 = (int)forkjoin_cut(op->bt0, op->bt1, parts, k);
+            s->bt1 = (int)forkjoin_cut(op->bt0, op->bt1, parts, k + 1);
         }
         break;
     }
-    fj_run_slices(fj, n);
+    forkjoin_run_slices(fj, n);
 }
 
 int gpt2_forkjoin_step(gpt2_forkjoin_t *fj, int step, float lr, float *loss)
@@ -167,7 +167,7 @@ int gpt2_forkjoin_step(gpt2_forkjoin_t *fj, int step, float lr, float *loss)
     fj->hp.lr = lr;
     for (size_t i = 0; i < fj->ncalls; i++) {
         if (fj->calls[i].kind == GPT2_OP_ADAMW) gpt2_plan_set_step(&fj->calls[i].op, &fj->hp, step);
-        fj_run_call(fj, &fj->calls[i]);
+        forkjoin_run_call(fj, &fj->calls[i]);
     }
     *loss = gpt2_plan_mean_loss(fj->st); /* backward and AdamW leave the losses alone */
     return 0;
@@ -176,7 +176,7 @@ int gpt2_forkjoin_step(gpt2_forkjoin_t *fj, int step, float lr, float *loss)
 int gpt2_forkjoin_forward(gpt2_forkjoin_t *fj, float *loss)
 {
     for (size_t i = 0; i < fj->ncalls; i++)
-        if (fj->calls[i].phase == GPT2_PHASE_FWD) fj_run_call(fj, &fj->calls[i]);
+        if (fj->calls[i].phase == GPT2_PHASE_FWD) forkjoin_run_call(fj, &fj->calls[i]);
     *loss = gpt2_plan_mean_loss(fj->st);
     return 0;
 }

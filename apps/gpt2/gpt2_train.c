@@ -241,7 +241,7 @@ static void train_teardown(train_t *tr)
 }
 
 /* Loads the model and builds the runner. 0, 77 (no such device) or another failure. */
-static int train_setup(train_t *tr, gpt2_loader_t *ld)
+static int train_setup(train_t *tr, gpt2_loader_t *ld, gpt2_loader_t *val)
 {
     const gpt2_train_opts_t *o = tr->o;
     gpt2_config_t cfg;
@@ -252,9 +252,11 @@ static int train_setup(train_t *tr, gpt2_loader_t *ld)
         fprintf(stderr, "nodus-gpt2: %s: %s\n", o->model, err);
         return 1;
     }
-    if (gpt2_loader_max_token(ld) >= cfg.vocab_size || o->seq > cfg.max_seq_len) {
-        fprintf(stderr, "nodus-gpt2: %s holds token %d, the model has %d (or --seq %d > %d)\n",
-                o->data, gpt2_loader_max_token(ld), cfg.vocab_size, o->seq, cfg.max_seq_len);
+    int max_token = gpt2_loader_max_token(ld);
+    if (val && gpt2_loader_max_token(val) > max_token) max_token = gpt2_loader_max_token(val);
+    if (max_token >= cfg.vocab_size || o->seq > cfg.max_seq_len) {
+        fprintf(stderr, "nodus-gpt2: the data hold token %d, the model has %d (or --seq %d > %d)\n",
+                max_token, cfg.vocab_size, o->seq, cfg.max_seq_len);
         free(params);
         return 1;
     }
@@ -386,7 +388,7 @@ int gpt2_train_run(const gpt2_train_opts_t *o)
         gpt2_loader_close(ld);
         return 1;
     }
-    int rc = train_setup(&tr, ld);
+    int rc = train_setup(&tr, ld, val);
     if (rc == 0) rc = train_loop(&tr, ld, val);
     train_teardown(&tr);
     gpt2_loader_close(ld);
