@@ -216,15 +216,33 @@ static void gpt2_cpu_matmul_bwd_weight(const gpt2_op_t *op)
 
 /* ---- element-wise: GELU (tanh approximation) and residual ---- */
 
+/* GELU is 0.5 x (1 + tanh a) with a = sqrt(2/pi) (x + 0.044715 x^3), as llm.c; and
+ * 0.5 (1 + tanh a) = sigmoid(2a), whose derivative term 0.5 sech^2 a = 2 s (1 - s). Computing s
+ * from one exp of -2|a| (never overflows) gives the same function as tanhf/coshf to a few ulps,
+ * without their cancellation for negative x (1 + tanh a -> 0), at a fifth of the cost: GELU runs
+ * over the 4C-wide MLP activations and was as slow as the MLP matmuls. */
+static inline float gpt2_cpu_gelu_arg(float x)
+{
+    return GPT2_CPU_GELU_SCALE * (x + 0.044715f * x * x * x);
+}
+
+/* s = sigmoid(2a) and s (1 - s) */
+static inline float gpt2_cpu_gelu_sigmoid(float a, float *s_one_minus_s)
+{
+    const float e = expf(-2.0f * fabsf(a)); /* in [0, 1] */
+    const float inv = 1.0f / (1.0f + e);
+    *s_one_minus_s = e * inv * inv;
+    return a >= 0.0f ? inv : e * inv;
+}
+
 static void gpt2_cpu_gelu_fwd(const gpt2_op_t *op)
 {
     const size_t lo = (size_t)op->bt0 * op->width, hi = (size_t)op->bt1 * op->width;
     float *restrict out = op->u.gelu_fwd.out;
     const float *restrict inp = op->u.gelu_fwd.inp;
     for (size_t i = lo; i < hi; i++) {
-        float x = inp[i];
-        float cube = 0.044715f * x * x * x;
-        out[i] = 0.5f * x * (1.0f + tanhf(GPT2_CPU_GELU_SCALE * (x + cube)));
+        float x = inp[i], unused;
+        out[i] = x * gpt2_cpu_gelu_sigmoid(gpt2_cpu_gelu_arg(x), &unused);
     }
 }
 
@@ -235,15 +253,10 @@ static void gpt2_cpu_gelu_bwd(const gpt2_op_t *op)
     const float *restrict inp = op->u.gelu_bwd.inp;
     const float *restrict dout = op->u.gelu_bwd.dout;
     for (size_t i = lo; i < hi; i++) {
-        float x = inp[i];
-        float cube = 0.044715f * x * x * x;
-        float arg = GPT2_CPU_GELU_SCALE * (x + cube);
-        float th = tanhf(arg);
-        /* sech^2 as 1/cosh^2 like llm.c: cosh overflows to inf for large |x|, giving 0 */
-        float ch = coshf(arg);
-        float sech2 = 1.0f / (ch * ch);
-        float grad = 0.5f * (1.0f + th) +
-                     x * 0.5f * sech2 * GPT2_CPU_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        float x = inp[i], s1ms;
+        float s = gpt2_cpu_gelu_sigmoid(gpt2_cpu_gelu_arg(x), &s1ms);
+        /* d/dx [x s(a)] = s + x * 0.5 sech^2(a) * da/dx */
+        float grad = s + x * 2.0f * s1ms * GPT2_CPU_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += grad * dout[i];
     }
 }

@@ -1022,29 +1022,37 @@ static void test_layernorm_values(void **state)
     }
 }
 
-/* GELU: 0 at 0, x for large x, 0 for very negative x, and a finite gradient there */
+/* GELU and its derivative against llm.c's tanh formula in double over [-10, 10] (the CPU
+ * kernel computes 0.5 (1 + tanh a) as a sigmoid: the same function), plus 0 at 0, x for large
+ * x, 0 for very negative x, and finite gradients where cosh would overflow */
 static void test_gelu_values(void **state)
 {
-    float x[6] = {0.0f, 1.0f, -1.0f, 20.0f, -20.0f, -100.0f}, y[6], dx[6] = {0};
-    const float dy[6] = {1, 1, 1, 1, 1, 1};
-    gpt2_op_t op = {.kind = GPT2_OP_GELU_FWD, .B = 1, .T = 1, .width = 6, .bt1 = 1};
+    enum { N = 2001 };
+    static float x[N], y[N], dx[N], dy[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = -10.0f + 20.0f * (float)i / (N - 1);
+        dy[i] = 1.0f;
+    }
+    x[N - 3] = 20.0f, x[N - 2] = -20.0f, x[N - 1] = -100.0f;
+    gpt2_op_t op = {.kind = GPT2_OP_GELU_FWD, .B = 1, .T = 1, .width = N, .bt1 = 1};
     op.u.gelu_fwd.out = y;
     op.u.gelu_fwd.inp = x;
     gpt2_cpu_run(&op);
-    for (int i = 0; i < 6; i++) {
-        double xi = x[i];
-        double want = 0.5 * xi * (1 + tanh(sqrt(2 / M_PI) * (xi + 0.044715 * xi * xi * xi)));
-        assert_near(y[i], want, 1e-6 * (1.0 + fabs(want)));
-    }
-    assert_true(y[0] == 0.0f && y[3] == 20.0f && fabsf(y[5]) < 1e-30f);
     op.kind = GPT2_OP_GELU_BWD;
     op.u.gelu_bwd.dinp = dx;
     op.u.gelu_bwd.inp = x;
     op.u.gelu_bwd.dout = dy;
     gpt2_cpu_run(&op);
-    assert_near(dx[0], 0.5, 1e-7);
-    assert_near(dx[3], 1.0, 1e-6);
-    assert_true(isfinite(dx[5]) && fabsf(dx[5]) < 1e-6f);
+    const double k = sqrt(2.0 / M_PI);
+    for (int i = 0; i < N; i++) {
+        double xi = x[i], a = k * (xi + 0.044715 * xi * xi * xi), th = tanh(a);
+        double want = 0.5 * xi * (1 + th);
+        double dwant = 0.5 * (1 + th) + xi * 0.5 * (1 - th * th) * k * (1 + 3 * 0.044715 * xi * xi);
+        assert_near(y[i], want, 1e-6 * (1.0 + fabs(want)));
+        assert_near(dx[i], dwant, 1e-6 * (1.0 + fabs(dwant)));
+    }
+    assert_true(y[N / 2] == 0.0f && y[N - 3] == 20.0f && fabsf(y[N - 1]) < 1e-30f);
+    assert_true(dx[N / 2] == 0.5f && dx[N - 3] == 1.0f && dx[N - 1] == 0.0f);
 }
 
 static void test_op_names(void **state)
