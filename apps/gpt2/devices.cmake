@@ -18,7 +18,7 @@ if(NODUS_HAVE_OPENCL)
 extern const char gpt2_ocl_kernel_source[];\n\
 const char gpt2_ocl_kernel_source[] = {\n${gpt2_cl_hex}0x00};\n" @ONLY)
 
-  add_library(gpt2_ocl STATIC gpt2_ocl.c ${CMAKE_CURRENT_BINARY_DIR}/gpt2_kernels_cl.c)
+  add_library(gpt2_ocl STATIC gpt2_ocl.c gpt2_ocl_ops.c ${CMAKE_CURRENT_BINARY_DIR}/gpt2_kernels_cl.c)
   target_include_directories(gpt2_ocl PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
   target_link_libraries(gpt2_ocl PUBLIC nodus OpenCL::OpenCL Threads::Threads m)
 endif()
