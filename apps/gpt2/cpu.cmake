@@ -5,7 +5,7 @@ pkg_check_modules(GPT2_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 
 add_library(gpt2_cpu STATIC gpt2_cpu.c gpt2_cpu_attention.c)
 target_include_directories(gpt2_cpu PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(gpt2_cpu PUBLIC PkgConfig::GPT2_OPENBLAS m)
+target_link_libraries(gpt2_cpu PUBLIC PkgConfig::GPT2_OPENBLAS Threads::Threads m)
 
 # Tests: finite-difference gradients of every backward op, slicing invariance of every op, and
 # known values (tests/gpt2/test_gpt2_cpu.c); a few seconds, also under the sanitizers.

@@ -22,6 +22,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #define GPT2_CPU_GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
@@ -53,9 +54,16 @@ const char *gpt2_op_name(gpt2_op_kind_t kind)
     return gpt2_op_names[kind];
 }
 
-void gpt2_cpu_init(void)
+static pthread_once_t gpt2_cpu_once = PTHREAD_ONCE_INIT;
+
+static void gpt2_cpu_init_once(void)
 {
     openblas_set_num_threads(1);
+}
+
+void gpt2_cpu_init(void)
+{
+    pthread_once(&gpt2_cpu_once, gpt2_cpu_init_once);
 }
 
 /* ---- encoder ---- */
@@ -397,6 +405,8 @@ void gpt2_cpu_run(const gpt2_op_t *op)
                 gpt2_op_name(op->kind), op->bt0, op->bt1, op->B, op->T);
         return;
     }
+    /* a program that forgot gpt2_cpu_init must not get an OpenBLAS thread per core */
+    gpt2_cpu_init();
     switch (op->kind) {
     case GPT2_OP_ENCODER_FWD:
         gpt2_cpu_encoder_fwd(op);

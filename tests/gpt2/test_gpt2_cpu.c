@@ -22,9 +22,13 @@
  *      with zero padding, cross-entropy of a uniform distribution is log V, AdamW against a hand
  *      computation, layernorm output has mean 0 and variance 1 before the affine part, GELU at
  *      known points, op names, and a malformed op is refused without writing.
+ *   4. threads: two threads run the QKV matmul and attention of their own sequence side by side
+ *      and get the same bits as one thread (the kernels and OpenBLAS keep no shared state; this
+ *      is the test that matters under TSan).
  */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1087,6 +1091,78 @@ static void test_malformed_refused(void **state)
     assert_true(out[0] == 2.0f && out[3] == 2.0f && out[4] == 1.0f);
 }
 
+/* ---- 4. threads: the kernels keep no state, so tasks on disjoint slices run side by side ---- */
+
+#define TH_B  2
+#define TH_T  16
+#define TH_C  64
+#define TH_NH 4
+#define TH_OC 192
+
+typedef struct {
+    float inp[TH_B * TH_T * TH_C], weight[TH_OC * TH_C], bias[TH_OC];
+    float out[TH_B * TH_T * TH_OC]; /* the matmul's output is attention's qkv (OC = 3C) */
+    float att_out[TH_B * TH_T * TH_C], preatt[TH_B * TH_NH * TH_T * TH_T];
+    float att[TH_B * TH_NH * TH_T * TH_T];
+} th_world_t;
+
+typedef struct {
+    th_world_t *wd;
+    int b; /* the batch (sequence) this thread owns */
+} th_arg_t;
+
+/* one sequence: the QKV matmul on its rows, then attention on them */
+static void *th_body(void *p)
+{
+    const th_arg_t *arg = p;
+    th_world_t *wd = arg->wd;
+    for (int rep = 0; rep < 10; rep++) {
+        gpt2_op_t mm = {.kind = GPT2_OP_MATMUL_FWD,
+                        .B = TH_B,
+                        .T = TH_T,
+                        .C = TH_C,
+                        .NH = TH_NH,
+                        .OC = TH_OC,
+                        .bt0 = arg->b * TH_T,
+                        .bt1 = (arg->b + 1) * TH_T,
+                        .oc0 = 0,
+                        .oc1 = TH_OC};
+        mm.u.matmul_fwd = (__typeof__(mm.u.matmul_fwd)){wd->out, wd->inp, wd->weight, wd->bias};
+        gpt2_cpu_run(&mm);
+        gpt2_op_t at = mm;
+        at.kind = GPT2_OP_ATTENTION_FWD;
+        at.h0 = 0;
+        at.h1 = TH_NH;
+        at.u.attention_fwd =
+            (__typeof__(at.u.attention_fwd)){wd->att_out, wd->preatt, wd->att, wd->out};
+        gpt2_cpu_run(&at);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    th_world_t *serial = malloc(sizeof(*serial)), *parallel = malloc(sizeof(*parallel));
+    assert_non_null(serial), assert_non_null(parallel);
+    rng_seed(30);
+    fill_signed((float *)serial, sizeof(*serial) / sizeof(float), 1.0f);
+    memcpy(parallel, serial, sizeof(*serial));
+    th_arg_t args[TH_B];
+    pthread_t threads[TH_B];
+    for (int b = 0; b < TH_B; b++) {
+        args[b] = (th_arg_t){serial, b};
+        th_body(&args[b]);
+    }
+    for (int b = 0; b < TH_B; b++) {
+        args[b] = (th_arg_t){parallel, b};
+        assert_int_equal(pthread_create(&threads[b], NULL, th_body, &args[b]), 0);
+    }
+    for (int b = 0; b < TH_B; b++)
+        assert_int_equal(pthread_join(threads[b], NULL), 0);
+    assert_memory_equal(serial, parallel, sizeof(*serial));
+    free(serial), free(parallel);
+}
+
 int main(void)
 {
     gpt2_cpu_init();
@@ -1109,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_gelu_values),
         cmocka_unit_test(test_op_names),
         cmocka_unit_test(test_malformed_refused),
+        cmocka_unit_test(test_threads),
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];
