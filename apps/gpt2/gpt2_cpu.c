@@ -364,17 +364,31 @@ static void gpt2_cpu_adamw(const gpt2_op_t *op)
 
 /* ---- dispatch ---- */
 
-/* Whether the op's slice lies inside its shape. A graph builder bug must not become a write
- * outside the arenas, so a malformed op is refused (with a line on stderr) rather than run. */
+/* Whether ids[bt0..bt1) (tokens, targets) all lie in [0, bound); bound 0 (the op left V and Vp
+ * unset, which the encoder kinds do not strictly need) checks nothing. */
+static bool gpt2_cpu_ids_valid(const int *ids, int bt0, int bt1, int bound)
+{
+    for (int bt = bt0; bt < bt1 && bound > 0; bt++)
+        if (ids[bt] < 0 || ids[bt] >= bound) return false;
+    return true;
+}
+
+/* Whether the op's slice lies inside its shape, and its token ids inside the vocabulary. A
+ * graph builder or data bug must not become an access outside the arenas, so a malformed op is
+ * refused (with a line on stderr) rather than run. */
 static bool gpt2_cpu_valid(const gpt2_op_t *op)
 {
+    const int vocab = op->Vp > op->V ? op->Vp : op->V; /* wte has Vp rows */
     const int BT = op->B * op->T;
     if (op->B <= 0 || op->T <= 0) return op->kind == GPT2_OP_ADAMW;
     if (op->kind == GPT2_OP_ADAMW) return true;
     if (op->bt0 < 0 || op->bt1 > BT || op->bt0 > op->bt1) return false;
     switch (op->kind) {
+    case GPT2_OP_ENCODER_FWD:
+        return op->C > 0 && gpt2_cpu_ids_valid(op->u.encoder_fwd.tokens, op->bt0, op->bt1, vocab);
     case GPT2_OP_ENCODER_BWD:
-        return op->C > 0 && op->oc0 >= 0 && op->oc0 <= op->oc1 && op->oc1 <= op->C;
+        return op->C > 0 && op->oc0 >= 0 && op->oc0 <= op->oc1 && op->oc1 <= op->C &&
+               gpt2_cpu_ids_valid(op->u.encoder_bwd.tokens, op->bt0, op->bt1, vocab);
     case GPT2_OP_MATMUL_FWD:
     case GPT2_OP_MATMUL_BWD_WEIGHT:
         return op->C > 0 && op->oc0 >= 0 && op->oc0 <= op->oc1 && op->oc1 <= op->OC;
@@ -385,9 +399,13 @@ static bool gpt2_cpu_valid(const gpt2_op_t *op)
         return op->NH > 0 && op->C > 0 && op->C % op->NH == 0 && op->h0 >= 0 && op->h0 <= op->h1 &&
                op->h1 <= op->NH;
     case GPT2_OP_SOFTMAX_FWD:
-    case GPT2_OP_CROSSENTROPY_FWD:
-    case GPT2_OP_CROSSENTROPY_SOFTMAX_BWD:
         return op->V > 0 && op->V <= op->Vp;
+    case GPT2_OP_CROSSENTROPY_FWD:
+        return op->V > 0 && op->V <= op->Vp &&
+               gpt2_cpu_ids_valid(op->u.crossentropy_fwd.targets, op->bt0, op->bt1, op->V);
+    case GPT2_OP_CROSSENTROPY_SOFTMAX_BWD:
+        return op->V > 0 && op->V <= op->Vp &&
+               gpt2_cpu_ids_valid(op->u.crossentropy_softmax_bwd.targets, op->bt0, op->bt1, op->V);
     case GPT2_OP_GELU_FWD:
     case GPT2_OP_GELU_BWD:
     case GPT2_OP_RESIDUAL_FWD:

@@ -41,6 +41,8 @@
 
 #include "gpt2_ops.h"
 
+#include <cblas.h> /* openblas_get_num_threads */
+
 /* |got - want| <= tol, in double (cmocka's assert_float_equal rounds to float first) */
 #define assert_near(got, want, tol)                                                                \
     do {                                                                                           \
@@ -1073,7 +1075,8 @@ static void test_op_names(void **state)
     assert_string_equal(gpt2_op_name((gpt2_op_kind_t)-1), "unknown");
 }
 
-/* a slice outside its shape is refused, not run (it would write outside the arena) */
+/* a slice outside its shape, or a token outside the vocabulary, is refused rather than run (it
+ * would read or write outside the arena) */
 static void test_malformed_refused(void **state)
 {
     float out[4 * 2], inp[4 * 2];
@@ -1089,6 +1092,35 @@ static void test_malformed_refused(void **state)
     op.bt1 = 2; /* the same op, well-formed */
     gpt2_cpu_run(&op);
     assert_true(out[0] == 2.0f && out[3] == 2.0f && out[4] == 1.0f);
+
+    /* tokens and targets: V = 3, Vp = 4 */
+    float wte[4 * 2] = {0, 1, 2, 3, 4, 5, 6, 7}, wpe[2 * 2] = {0}, enc[2 * 2] = {-1, -1, -1, -1};
+    int tokens[2] = {3, 4};
+    gpt2_op_t e = {.kind = GPT2_OP_ENCODER_FWD, .B = 1, .T = 2, .C = 2, .V = 3, .Vp = 4, .bt1 = 2};
+    e.u.encoder_fwd = (__typeof__(e.u.encoder_fwd)){enc, tokens, wte, wpe};
+    gpt2_cpu_run(&e); /* token 4 is past wte's Vp rows */
+    assert_true(enc[0] == -1.0f && enc[3] == -1.0f);
+    tokens[1] = 3; /* a padding row of wte: readable */
+    gpt2_cpu_run(&e);
+    assert_true(enc[0] == 6.0f && enc[3] == 7.0f);
+
+    float probs[2 * 4] = {0.5f, 0.25f, 0.25f, 0, 0.5f, 0.25f, 0.25f, 0}, losses[2] = {-1, -1};
+    int targets[2] = {0, 3};
+    gpt2_op_t ce = e;
+    ce.kind = GPT2_OP_CROSSENTROPY_FWD;
+    ce.u.crossentropy_fwd = (__typeof__(ce.u.crossentropy_fwd)){losses, probs, targets};
+    gpt2_cpu_run(&ce); /* target 3 is not a token (V = 3) */
+    assert_true(losses[0] == -1.0f && losses[1] == -1.0f);
+    targets[1] = 1;
+    gpt2_cpu_run(&ce);
+    assert_near(losses[1], log(4.0), 1e-6);
+}
+
+/* gpt2_cpu_init holds OpenBLAS to one thread: the daemon owns the cores */
+static void test_openblas_one_thread(void **state)
+{
+    gpt2_cpu_init();
+    assert_int_equal(openblas_get_num_threads(), 1);
 }
 
 /* ---- 4. threads: the kernels keep no state, so tasks on disjoint slices run side by side ---- */
@@ -1186,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_op_names),
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_openblas_one_thread),
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];
