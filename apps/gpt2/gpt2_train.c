@@ -169,9 +169,10 @@ static gpt2_tokenizer_t *train_tokenizer(const gpt2_train_opts_t *o)
     if (o->tokenizer) {
         snprintf(path, sizeof path, "%s", o->tokenizer);
     } else {
-        const char *slash = strrchr(o->data, '/');
-        int dir = slash ? (int)(slash - o->data) + 1 : 0;
-        snprintf(path, sizeof path, "%.*sgpt2_tokenizer.bin", dir, o->data);
+        const char *near = o->data ? o->data : o->model; /* sample: beside the model */
+        const char *slash = strrchr(near, '/');
+        int dir = slash ? (int)(slash - near) + 1 : 0;
+        snprintf(path, sizeof path, "%.*sgpt2_tokenizer.bin", dir, near);
     }
     gpt2_tokenizer_t *tok = NULL;
     char err[256];
@@ -252,7 +253,7 @@ static int train_setup(train_t *tr, gpt2_loader_t *ld, gpt2_loader_t *val)
         fprintf(stderr, "nodus-gpt2: %s: %s\n", o->model, err);
         return 1;
     }
-    int max_token = gpt2_loader_max_token(ld);
+    int max_token = ld ? gpt2_loader_max_token(ld) : 0;
     if (val && gpt2_loader_max_token(val) > max_token) max_token = gpt2_loader_max_token(val);
     if (max_token >= cfg.vocab_size || o->seq > cfg.max_seq_len) {
         fprintf(stderr, "nodus-gpt2: the data hold token %d, the model has %d (or --seq %d > %d)\n",
@@ -378,7 +379,8 @@ int gpt2_train_run(const gpt2_train_opts_t *o)
     train_t tr = {.o = o, .rng = o->seed ? o->seed : 1};
     gpt2_loader_t *ld = NULL, *val = NULL;
     char err[256];
-    if (gpt2_loader_open(&ld, o->data, o->batch, o->seq, o->shuffle, o->seed, err, sizeof err)) {
+    if (o->data && /* sample has none */
+        gpt2_loader_open(&ld, o->data, o->batch, o->seq, o->shuffle, o->seed, err, sizeof err)) {
         fprintf(stderr, "nodus-gpt2: %s: %s\n", o->data, err);
         return 1;
     }
@@ -460,16 +462,16 @@ static bool train_float(const char *s, float *out)
     return true;
 }
 
-int gpt2_train_main(int argc, char **argv)
+/* Parses argv into *o (defaults already set): 0, 1 after --help, 2 for a usage error. */
+static int train_parse(int argc, char **argv, gpt2_train_opts_t *opts)
 {
-    gpt2_train_opts_t o;
-    gpt2_train_defaults(&o);
+    gpt2_train_opts_t o = *opts;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
         bool ok = true;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             train_usage(stdout);
-            return 0;
+            return 1;
         } else if (!strcmp(a, "--shuffle")) {
             o.shuffle = true;
         } else if (!strcmp(a, "--greedy")) {
@@ -540,10 +542,39 @@ int gpt2_train_main(int argc, char **argv)
             return 2;
         }
     }
+    *opts = o;
+    return 0;
+}
+
+int gpt2_train_main(int argc, char **argv)
+{
+    gpt2_train_opts_t o;
+    gpt2_train_defaults(&o);
+    int rc = train_parse(argc, argv, &o);
+    if (rc != 0) return rc == 1 ? 0 : rc;
     if (!o.model || !o.data) {
         fprintf(stderr, "nodus-gpt2 train: --model and --data are required\n");
         train_usage(stderr);
         return 2;
     }
+    return gpt2_train_run(&o);
+}
+
+int gpt2_sample_main(int argc, char **argv)
+{
+    gpt2_train_opts_t o;
+    gpt2_train_defaults(&o);
+    o.steps = 0;
+    o.batch = 1;
+    o.out = "";
+    o.seq = 0;
+    int rc = train_parse(argc, argv, &o);
+    if (rc != 0) return rc == 1 ? 0 : rc;
+    if (!o.model || o.data || o.val || o.steps != 0) {
+        fprintf(stderr, "usage: nodus-gpt2 sample --model M [--sample-len N] [--greedy] "
+                        "[--seed S] [--tokenizer PATH] [--impl ...] [--forkjoin]\n");
+        return 2;
+    }
+    if (o.seq == 0) o.seq = o.sample_len + 1; /* the forward passes cover the sample */
     return gpt2_train_run(&o);
 }

@@ -45,4 +45,8 @@ int gpt2_train_run(const gpt2_train_opts_t *o);
 /* The `train` command: argv[0] is "train", options follow. Returns the exit status (2: usage). */
 int gpt2_train_main(int argc, char **argv);
 
+/* The `sample` command: a text sample from a model file, no training (train's sampling options;
+ * batch 1, T = the sample's length + 1). Returns the exit status. */
+int gpt2_sample_main(int argc, char **argv);
+
 #endif

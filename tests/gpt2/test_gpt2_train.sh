@@ -92,7 +92,8 @@ opencl) # OpenCL kernels (PoCL) and multi-version tasks agree with the C kernels
     same_losses cpu ocl 2e-3
     same_losses cpu mixed 2e-3
     ;;
-checkpoint) # the checkpoint holds the trained parameters: re-read, it validates the same
+checkpoint) # the checkpoint holds the trained parameters: re-read, it validates the same;
+    # `nodus-gpt2 sample` reads it too
     train first --steps 3 --val "$WORK/train_val.bin" --out "$WORK/ckpt.bin"
     [ -s "$WORK/ckpt.bin" ] || fail "no checkpoint"
     "$G" train --model "$WORK/ckpt.bin" --data "$WORK/train.bin" --batch 4 --seq 32 --steps 0 \
@@ -102,6 +103,13 @@ checkpoint) # the checkpoint holds the trained parameters: re-read, it validates
     b=$(sed -n 's/^val loss \([0-9.]*\) .*/\1/p' "$WORK/again.log")
     echo "val loss after 3 steps: $a, from the checkpoint: $b"
     [ -n "$a" ] && [ "$a" = "$b" ] || fail "checkpoint val loss $b, expected $a"
+    # the sample command on the checkpoint: decoded text, the same twice for one seed
+    for i in 1 2; do
+        "$G" sample --model "$WORK/ckpt.bin" --tokenizer "$WORK/gpt2_tokenizer.bin" \
+            --sample-len 6 --seed 5 --quiet >"$WORK/sample$i.log" 2>&1 || fail "sample"
+    done
+    grep -q '^sample: ' "$WORK/sample1.log" || fail "no sample from the sample command"
+    cmp -s "$WORK/sample1.log" "$WORK/sample2.log" || fail "samples differ for one seed"
     c=$(losses first | head -1)
     awk -v a="$a" -v c="$c" 'BEGIN { exit !(a + 0 < c + 0) }' ||
         fail "checkpoint did not improve on the first loss ($a vs $c)"
