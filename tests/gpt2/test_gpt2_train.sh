@@ -75,10 +75,10 @@ forkjoin) # the task graph and the OpenMP baseline give the same losses
     same_losses tasks fj 2e-3
     ;;
 granularity) # any cut of the kernels gives the same losses
-    train coarse --steps 4 --b-gran 4 --oc-split 1
-    train fine --steps 4 --t-gran 5 --oc-split 3
-    train finest --steps 4 --t-gran 1 --oc-split 7
-    train heads --steps 4 --t-gran 16 --oc-split 2
+    train coarse --steps 3 --b-gran 4 --oc-split 1
+    train fine --steps 3 --t-gran 5 --oc-split 3
+    train finest --steps 3 --t-gran 1 --oc-split 7
+    train heads --steps 3 --t-gran 16 --oc-split 2
     same_losses coarse fine 2e-3
     same_losses coarse finest 2e-3
     same_losses coarse heads 2e-3
