@@ -51,10 +51,10 @@ same_losses() {
         awk -v tol="$3" '{ d = $1 - $2; if (d < 0) d = -d; if (d > tol || NF != 2) bad++ }
                          END { print NR, bad + 0 }')
     echo "$1 vs $2: $n (steps, steps beyond $3)"
-    [ "${n% *}" -gt 0 ] && [ "${n#* }" = 0 ] || {
+    if [ "${n% *}" -eq 0 ] || [ "${n#* }" != 0 ]; then
         paste <(losses "$1") <(losses "$2")
         fail "$1 and $2 disagree"
-    }
+    fi
 }
 
 case "$case_name" in
@@ -90,7 +90,8 @@ granularity) # any cut of the kernels gives the same losses
     ;;
 opencl) # OpenCL kernels (PoCL) and multi-version tasks agree with the C kernels
     # under ASan: PoCL's and LLVM's allocations left at exit are theirs (lsan_pocl.supp)
-    export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_pocl.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+    supp="$(cd "$(dirname "$0")" && pwd)/lsan_pocl.supp"
+    export LSAN_OPTIONS="suppressions=$supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
     train cpu --steps 4
     train ocl --steps 4 --impl opencl
     train mixed --steps 4 --impl mixed
@@ -107,7 +108,7 @@ checkpoint) # the checkpoint holds the trained parameters: re-read, it validates
     a=$(sed -n 's/^val loss \([0-9.]*\) .*/\1/p' "$WORK/first.log")
     b=$(sed -n 's/^val loss \([0-9.]*\) .*/\1/p' "$WORK/again.log")
     echo "val loss after 3 steps: $a, from the checkpoint: $b"
-    [ -n "$a" ] && [ "$a" = "$b" ] || fail "checkpoint val loss $b, expected $a"
+    if [ -z "$a" ] || [ "$a" != "$b" ]; then fail "checkpoint val loss $b, expected $a"; fi
     # the sample command on the checkpoint: decoded text, the same twice for one seed
     for i in 1 2; do
         "$G" sample --model "$WORK/ckpt.bin" --tokenizer "$WORK/gpt2_tokenizer.bin" \
