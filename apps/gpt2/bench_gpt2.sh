@@ -44,7 +44,8 @@ table=$out/bench_gpt2.md
 run() {
     local label=$1 model=$2 B=$3 T=$4
     shift 4
-    local log="$out/$(echo "$label" | tr -c 'a-zA-Z0-9_\n' _).log"
+    local log
+    log="$out/$(echo "$label" | tr -c 'a-zA-Z0-9_\n' _).log"
     if ! "$G" train --model "$model" --data "$out/jargon.bin" --batch "$B" --seq "$T" \
         --steps "$steps" --sample-len 0 --out "" "$@" >"$log" 2>&1; then
         echo "| $label | failed (see $log) | | | |" | tee -a "$table"
