@@ -39,9 +39,9 @@ trap 'rc=$?; [ -z "$app" ] || kill "$app" 2>/dev/null || true; (exit $rc); clean
 grid=80 iters=150
 after=1000 # kill once the sessions on the current daemon have completed this many tasks
 [ -z "${NODUS_TEST_SANITIZER:-}" ] || { grid=40; iters=80; after=600; }
-args=($grid $grid $grid --tasks 8 --max-iter $iters)
+args=("$grid" "$grid" "$grid" --tasks 8 --max-iter "$iters")
 # two ranks of 64x64x32 (Open MPI's waits spin, so MPI runs are slower here)
-[ "$case" = mpi ] && args=(64 64 32 --tasks 4 --max-iter $iters)
+[ "$case" = mpi ] && args=(64 64 32 --tasks 4 --max-iter "$iters")
 kills_wanted=2
 
 # value FILE KEY: a value of a YAML summary ("  Final residual" is the full-precision one)
