@@ -43,6 +43,8 @@ typedef struct hpccg_result {
     int max_iter;            /* the iteration limit */
     double t[HPCCG_T_COUNT]; /* seconds per class (Total is end-to-end wall clock) */
     long long bodies[3];     /* task solver: kernel bodies run as CPU, CUDA, OpenCL (this rank) */
+    int nthreads;            /* fork-join: OpenMP threads per kernel (0: task solver) */
+    unsigned reconnects;     /* times libnodus reconnected after a daemon restart (rank 0) */
 } hpccg_result_t;
 
 /* Options of one run (from the command line). */
@@ -52,6 +54,7 @@ typedef struct hpccg_opts {
     double tolerance; /* 0, as the reference */
     int ntasks;       /* --tasks N: row blocks */
     int forkjoin;     /* --forkjoin: OpenMP loops in one parallel task */
+    int standalone;   /* --standalone (with --forkjoin): a plain OpenMP process, no daemon */
     const char *impl; /* cpu, cuda, opencl, mixed */
     int cusparse;     /* --spmv cusparse */
     const char *yaml; /* YAML file (NULL: the reference's name) */

@@ -1,13 +1,16 @@
 /*
- * hpccg_forkjoin.c: the fork-join CG. The whole solve is one task asking for all the daemon's
- * cores, or its share with several MPI ranks (so the daemon still allocates them); inside it OpenMP
- * runs each kernel as a parallel loop over rows with a static schedule (at most one thread per
- * granted core, fewer if OMP_NUM_THREADS says so), and a join after each. Kernel times are
+ * hpccg_forkjoin.c: the fork-join CG. On nodus the whole solve is one task asking for all the
+ * daemon's cores, or its share with several MPI ranks (so the daemon still allocates them); inside
+ * it OpenMP runs each kernel as a parallel loop over rows with a static schedule (at most one
+ * thread per granted core, fewer if OMP_NUM_THREADS says so), and a join after each. Stand-alone
+ * (--standalone) the same loop runs in the main thread of a plain OpenMP process with no daemon:
+ * OMP_NUM_THREADS threads, or one per CPU of the process's affinity mask. Kernel times are
  * measured around each kernel as the reference does.
  */
 #include "hpccg_forkjoin.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,7 +29,7 @@ typedef struct forkjoin {
     int rc;
 } forkjoin_t;
 
-static int nthreads;
+static int nthreads; /* threads of every parallel loop, set before the solve */
 
 static void spmv(const hpccg_problem_t *pb, const double *p_ext, double *y)
 {
@@ -65,17 +68,14 @@ static double dot(size_t n, const double *x, const double *y)
         t[cls] += hpccg_now() - t0_;                                                               \
     } while (0)
 
-static void forkjoin_body(void *arg)
+/* The CG loop with `nthreads` threads per kernel; runs in a nodus task or in the main thread. */
+static void forkjoin_run(forkjoin_t *fj)
 {
-    forkjoin_t *fj = arg;
     const hpccg_problem_t *pb = fj->pb;
     hpccg_result_t *res = fj->res;
     double *t = res->t;
-    nthreads = nodus_task_ncores();
-#ifdef _OPENMP
-    if (omp_get_max_threads() < nthreads) nthreads = omp_get_max_threads();
-#endif
     if (nthreads < 1) nthreads = 1;
+    res->nthreads = nthreads;
     size_t nrow = pb->nrow;
     double *x = hpccg_mem_alloc(nrow * sizeof *x), *r = hpccg_mem_alloc(nrow * sizeof *r);
     double *p_ext = hpccg_mem_alloc(pb->ext * sizeof *p_ext);
@@ -119,6 +119,15 @@ static void forkjoin_body(void *arg)
     hpccg_mem_free(x), hpccg_mem_free(r), hpccg_mem_free(p_ext), hpccg_mem_free(Ap);
 }
 
+static void forkjoin_body(void *arg)
+{
+    nthreads = nodus_task_ncores();
+#ifdef _OPENMP
+    if (omp_get_max_threads() < nthreads) nthreads = omp_get_max_threads();
+#endif
+    forkjoin_run(arg);
+}
+
 int hpccg_forkjoin_solve(nodus_t *n, const hpccg_problem_t *pb, const hpccg_opts_t *opts,
                          hpccg_result_t *res)
 {
@@ -139,4 +148,32 @@ int hpccg_forkjoin_solve(nodus_t *n, const hpccg_problem_t *pb, const hpccg_opts
     nodus_task_attr_destroy(attr);
     if (rc < 0) fprintf(stderr, "hpccg: forkjoin: %s\n", nodus_strerror(rc));
     return rc < 0 ? rc : fj.rc;
+}
+
+int hpccg_forkjoin_threads(void)
+{
+#ifdef _OPENMP
+    /* OMP_NUM_THREADS when set (one thread per CPU of the mask is libgomp's default, but not
+     * every runtime's: count the mask ourselves) */
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env && atoi(env) > 0) return omp_get_max_threads();
+    cpu_set_t mask;
+    if (sched_getaffinity(0, sizeof mask, &mask) == 0 && CPU_COUNT(&mask) > 0)
+        return CPU_COUNT(&mask);
+    return omp_get_max_threads();
+#else
+    return 1; /* built without OpenMP: the loops run in the calling thread */
+#endif
+}
+
+int hpccg_forkjoin_solve_standalone(const hpccg_problem_t *pb, const hpccg_opts_t *opts,
+                                    hpccg_result_t *res)
+{
+    res->max_iter = opts->max_iter;
+    res->history = calloc((size_t)opts->max_iter + 2, sizeof(double));
+    if (!res->history) return -1;
+    forkjoin_t fj = {pb, opts, res, 0};
+    nthreads = hpccg_forkjoin_threads();
+    forkjoin_run(&fj);
+    return fj.rc;
 }

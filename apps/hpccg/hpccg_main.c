@@ -1,15 +1,17 @@
 /*
  * nodus-hpccg: the Mantevo HPCCG mini-app on nodus.
  *
- *   nodus-hpccg nx ny nz [--impl cpu|cuda|opencl|mixed] [--tasks N] [--forkjoin]
+ *   nodus-hpccg nx ny nz [--impl cpu|cuda|opencl|mixed] [--tasks N] [--forkjoin [--standalone]]
  *               [--spmv own|cusparse] [--max-iter N] [--yaml FILE] [--verify]
  *
  * nx ny nz are each rank's block, as in the reference (mpirun -np P solves nx*ny*(P*nz)).
  * Prints the reference's YAML summary on stdout and into the YAML file; the residual every few
  * iterations goes to stderr (the reference prints it before the summary). --verify also solves
  * the whole problem with a plain sequential CG (on rank 0) and compares residual histories.
- * Exits 77 when the implementation asked for has no device here (the daemon owns none, or the
- * build lacks it), 1 on errors, 3 when --verify finds a mismatch.
+ * --forkjoin --standalone is the monolithic baseline as a plain OpenMP process: it never opens a
+ * nodus session (no daemon needed). Exits 77 when the implementation asked for has no device
+ * here (the daemon owns none, or the build lacks it), 1 on errors, 2 on a bad command line, 3
+ * when --verify finds a mismatch.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -38,14 +40,16 @@ double hpccg_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void usage(const char *prog)
+static void usage(FILE *out, const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s nx ny nz [--impl cpu|cuda|opencl|mixed] [--tasks N] [--forkjoin]\n"
-            "       [--spmv own|cusparse] [--max-iter N] [--yaml FILE] [--verify]\n",
+    fprintf(out,
+            "usage: %s nx ny nz [--impl cpu|cuda|opencl|mixed] [--tasks N]\n"
+            "       [--forkjoin [--standalone]] [--spmv own|cusparse] [--max-iter N]\n"
+            "       [--yaml FILE] [--verify] [--help]\n",
             prog);
 }
 
+/* Parses the command line into `o`: 0, 1 for --help, -1 on an error. */
 static int parse(int argc, char **argv, hpccg_opts_t *o)
 {
     *o = (hpccg_opts_t){.max_iter = 150, .tolerance = 0.0, .ntasks = 1, .impl = "cpu"};
@@ -53,7 +57,8 @@ static int parse(int argc, char **argv, hpccg_opts_t *o)
         {"impl", required_argument, 0, 'i'},     {"tasks", required_argument, 0, 't'},
         {"forkjoin", no_argument, 0, 'f'},       {"spmv", required_argument, 0, 's'},
         {"max-iter", required_argument, 0, 'm'}, {"yaml", required_argument, 0, 'y'},
-        {"verify", no_argument, 0, 'v'},         {0, 0, 0, 0}};
+        {"verify", no_argument, 0, 'v'},         {"standalone", no_argument, 0, 'S'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -79,6 +84,11 @@ static int parse(int argc, char **argv, hpccg_opts_t *o)
         case 'v':
             o->verify = 1;
             break;
+        case 'S':
+            o->standalone = 1;
+            break;
+        case 'h':
+            return 1;
         default:
             return -1;
         }
@@ -91,6 +101,10 @@ static int parse(int argc, char **argv, hpccg_opts_t *o)
         return -1;
     if (o->forkjoin && strcmp(o->impl, "cpu")) {
         fprintf(stderr, "hpccg: --forkjoin runs the CPU kernels only\n");
+        return -1;
+    }
+    if (o->standalone && !o->forkjoin) {
+        fprintf(stderr, "hpccg: --standalone is a fork-join run (add --forkjoin)\n");
         return -1;
     }
     return 0;
@@ -134,26 +148,31 @@ int main(int argc, char **argv)
     int rank = 0, size = 1;
     if (hpccg_comm_init(&argc, &argv, &rank, &size) < 0) return 1;
     hpccg_opts_t opts;
-    if (parse(argc, argv, &opts) < 0) {
-        if (rank == 0) usage(argv[0]);
+    int prc = parse(argc, argv, &opts);
+    if (prc != 0) {
+        if (rank == 0) usage(prc > 0 ? stdout : stderr, argv[0]);
         hpccg_comm_finalize();
-        return 2;
+        return prc > 0 ? 0 : 2;
     }
-    nodus_t *n = NULL;
-    int rc = nodus_open(&n, "hpccg", NULL); /* every rank: its own session, the node's daemon */
-    if (rc < 0) {
-        fprintf(stderr, "hpccg: nodus_open: %s\n", nodus_strerror(rc));
-        hpccg_comm_finalize();
-        return 1;
+    nodus_t *n = NULL; /* stays NULL in a stand-alone run */
+    int rc = 0;
+    unsigned impls = HPCCG_IMPL_CPU;
+    if (!opts.standalone) {
+        rc = nodus_open(&n, "hpccg", NULL); /* every rank: its own session, the node's daemon */
+        if (rc < 0) {
+            fprintf(stderr, "hpccg: nodus_open: %s\n", nodus_strerror(rc));
+            hpccg_comm_finalize();
+            return 1;
+        }
+        impls = choose_impls(n, &opts);
     }
-    unsigned impls = choose_impls(n, &opts);
     /* every rank must agree to run, or the collectives would hang */
     if (hpccg_comm_max(impls ? 0.0 : 1.0) > 0) {
         if (rank == 0)
             printf("hpccg: no %s implementation usable here (build or daemon devices): "
                    "skipped\n",
                    opts.impl);
-        nodus_close(n);
+        if (n) nodus_close(n);
         hpccg_comm_finalize();
         return 77;
     }
@@ -165,25 +184,31 @@ int main(int argc, char **argv)
         fprintf(stderr, "hpccg: cannot build the %dx%dx%d problem\n", opts.nx, opts.ny, opts.nz);
         status = 1;
     } else {
-        rc = opts.forkjoin ? hpccg_forkjoin_solve(n, &pb, &opts, &res)
-                           : hpccg_tasks_solve(n, &pb, &opts, impls, &res);
+        if (opts.standalone)
+            rc = hpccg_forkjoin_solve_standalone(&pb, &opts, &res);
+        else if (opts.forkjoin)
+            rc = hpccg_forkjoin_solve(n, &pb, &opts, &res);
+        else
+            rc = hpccg_tasks_solve(n, &pb, &opts, impls, &res);
         if (rc < 0) status = 1;
     }
+    if (n) res.reconnects = nodus_reconnect_count(n);
     if (hpccg_comm_max(status) > 0) status = 1;
     if (status == 0) {
         for (int c = 0; c < HPCCG_T_COUNT; c++) /* the slowest rank's times */
             res.t[c] = hpccg_comm_max(res.t[c]);
         if (rank == 0) {
             print_progress(&res, rank);
-            if (hpccg_report(&opts, &pb, &res, opts.forkjoin ? "forkjoin" : "tasks",
-                             nodus_num_cores(n)) < 0)
-                status = 1;
+            const char *mode = opts.standalone ? "forkjoin-standalone"
+                               : opts.forkjoin ? "forkjoin"
+                                               : "tasks";
+            if (hpccg_report(&opts, &pb, &res, mode, n ? nodus_num_cores(n) : 0) < 0) status = 1;
             if (opts.verify &&
                 hpccg_verify(opts.nx, opts.ny, opts.nz * size, &res, opts.tolerance, 1e-6) < 0)
                 status = 3;
         }
     }
-    int crc = nodus_close(n);
+    int crc = n ? nodus_close(n) : 0;
     if (crc < 0 && status == 0) {
         fprintf(stderr, "hpccg: nodus_close: %s\n", nodus_strerror(crc));
         status = 1;

@@ -27,7 +27,10 @@ void hpccg_report_yaml(FILE *out, const hpccg_opts_t *opts, const hpccg_problem_
         fprintf(out, "  Number of MPI ranks: %d\n", pb->size);
     else
         fprintf(out, "  MPI not enabled: \n");
-    fprintf(out, "  OpenMP not enabled: \n");
+    if (res->nthreads > 0)
+        fprintf(out, "  Number of OpenMP threads: %d\n", res->nthreads);
+    else
+        fprintf(out, "  OpenMP not enabled: \n");
     fprintf(out, "Dimensions: \n  nx: %d\n  ny: %d\n  nz: %d\n", pb->nx, pb->ny, pb->nz);
     fprintf(out, "Number of iterations: %d\nFinal residual: %g\n", res->niters, res->normr);
     fprintf(out, "#********** Performance Summary (times in sec) ***********: \n");
@@ -46,6 +49,7 @@ void hpccg_report_yaml(FILE *out, const hpccg_opts_t *opts, const hpccg_problem_
     fprintf(out, "  SpMV: %s\n", opts->cusparse ? "cusparse" : "own");
     fprintf(out, "  Tasks: %d\n", opts->forkjoin ? 1 : opts->ntasks);
     fprintf(out, "  Daemon cores: %d\n", ncores);
+    fprintf(out, "  Reconnects: %u\n", res->reconnects);
     fprintf(out, "  Halo exchange time: %g\n", res->t[HPCCG_T_HALO]);
     fprintf(out, "  Kernel bodies (rank 0): \n    cpu: %lld\n    cuda: %lld\n    opencl: %lld\n",
             res->bodies[0], res->bodies[1], res->bodies[2]);

@@ -10,7 +10,8 @@
 #include "hpccg.h"
 
 /* Writes the summary of `res` for the run described by `opts` and `pb` to `out`. `mode` names
- * the execution ("tasks", "forkjoin"), `ncores` the daemon's cores. */
+ * the execution ("tasks", "forkjoin", "forkjoin-standalone"), `ncores` the daemon's cores (0: no
+ * daemon). */
 void hpccg_report_yaml(FILE *out, const hpccg_opts_t *opts, const hpccg_problem_t *pb,
                        const hpccg_result_t *res, const char *mode, int ncores);
 

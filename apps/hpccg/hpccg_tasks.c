@@ -24,6 +24,10 @@
  * DDOT/WAXPBY/SPARSEMV) are the wall-clock durations of the kernel's bodies (device bodies: until
  * the device work completed), summed and divided by the blocks that can run at once
  * (min(blocks, daemon cores)); the total is end-to-end wall clock.
+ *
+ * A daemon restart (libnodus reconnects and resubmits what had not started) changes nothing: no
+ * body depends on when or where it runs, and the sums above do not depend on the schedule, so the
+ * result is bit-identical (tests/hpccg/test_hpccg_restart.sh).
  */
 #include "hpccg_tasks.h"
 
@@ -357,6 +361,10 @@ static int solver_init(solver_t *s, unsigned impls)
     for (int k = 0; k < HPCCG_K_COUNT; k++) {
         int rc = nodus_task_attr_create(&s->attr[k]);
         if (rc == 0) rc = nodus_task_attr_set_label(s->attr[k], labels[k]);
+        /* after a daemon restart, device work that could not be confirmed may run again where
+         * that is harmless: dot products and SpMV recompute their outputs from inputs they do
+         * not write; WAXPBY updates x, r and p in place, so it may not */
+        if (rc == 0 && k != HPCCG_K_WAXPBY) rc = nodus_task_attr_set_idempotent(s->attr[k], 1);
 #ifdef NODUS_HPCCG_OPENCL
         if (rc == 0 && (impls & HPCCG_IMPL_OPENCL))
             rc = nodus_task_attr_set_impl(s->attr[k], NODUS_DEV_OPENCL, hpccg_opencl_body);

@@ -3,7 +3,7 @@
 # the sanitizers too. Every run passes --verify: the program solves the same problem with a
 # plain sequential CG (on the stencil, no CSR, no tasks) and fails (exit 3) unless the iteration
 # count and the residual history agree (relative 1e-6 while the residual is above round-off).
-#   test_hpccg.sh cpu|forkjoin|opencl|cuda|mixed|mpi
+#   test_hpccg.sh cpu|forkjoin|standalone|opencl|cuda|mixed|mpi
 # HPCCG (the binary) and HPCCG_MPI (1 when built with MPI) come from ctest's environment.
 . "$(dirname "$0")/../integration/harness.sh"
 case=${1:?case}
@@ -53,6 +53,50 @@ forkjoin)
     run 6 5 7 --max-iter 9 --forkjoin --verify
     grep -q '^  Execution: forkjoin' "$WORK/out.yaml" || fail "not a fork-join run"
     close "$(value '  Final residual')" "$tasks_res" || fail "tasks and fork-join disagree"
+    ;;
+standalone)
+    # --forkjoin --standalone: the monolithic baseline as a plain OpenMP process. It must never
+    # reach for a daemon: no autostart and a socket that does not exist (nodus_open would fail)
+    run 6 5 7 --max-iter 9 --tasks 4 --verify
+    tasks_res=$(value '  Final residual')
+    (
+        export NODUS_NO_AUTOSTART=1 NODUS_SOCKET=$WORK/no-such-dir/nodusd.sock
+        run 6 5 7 --max-iter 9 --forkjoin --standalone --verify
+        grep -q '^  Execution: forkjoin-standalone$' "$WORK/out.yaml" || fail "not stand-alone"
+        [ "$(value '  Daemon cores')" = 0 ] || fail "stand-alone run reports daemon cores"
+        close "$(value '  Final residual')" "$tasks_res" || fail "tasks and stand-alone disagree"
+        # threads: one per CPU of the affinity mask, or OMP_NUM_THREADS (TSan's environment
+        # pins OMP_NUM_THREADS=1: libgomp is not instrumented)
+        if [ -z "${OMP_NUM_THREADS:-}" ]; then
+            if command -v taskset >/dev/null; then
+                taskset -c 0 "$HPCCG" 6 5 7 --max-iter 9 --forkjoin --standalone \
+                    --yaml "$WORK/out.yaml" >/dev/null 2>&1 || fail "taskset -c 0 run failed"
+                [ "$(value '  Number of OpenMP threads')" = 1 ] || fail "taskset -c 0: threads"
+            fi
+            OMP_NUM_THREADS=3 run 6 5 7 --max-iter 9 --forkjoin --standalone --verify
+            [ "$(value '  Number of OpenMP threads')" = 3 ] || fail "OMP_NUM_THREADS=3: threads"
+            close "$(value '  Final residual')" "$tasks_res" || fail "3 threads disagree"
+        fi
+        if [ "${HPCCG_MPI:-0}" = 1 ] && command -v mpirun >/dev/null &&
+            [ -z "${NODUS_TEST_SANITIZER:-}" ]; then
+            # MPI with no daemon: two ranks of 6x5x4 against one rank of 6x5x8
+            run 6 5 8 --max-iter 9 --forkjoin --standalone --verify
+            one=$(value '  Final residual')
+            rc=0
+            mpirun --allow-run-as-root --oversubscribe -np 2 -x NODUS_NO_AUTOSTART \
+                -x NODUS_SOCKET "$HPCCG" 6 5 4 --max-iter 9 --forkjoin --standalone --verify \
+                --yaml "$WORK/out.yaml" >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
+            cat "$WORK/out.txt"
+            [ $rc = 0 ] || { cat "$WORK/err.txt"; fail "stand-alone mpirun -np 2 exited $rc"; }
+            grep -q '^# verify: OK' "$WORK/out.txt" || fail "stand-alone MPI: no verification"
+            grep -q 'Number of MPI ranks: 2' "$WORK/out.yaml" || fail "stand-alone: not 2 ranks"
+            close "$(value '  Final residual')" "$one" || fail "stand-alone MPI disagrees"
+        fi
+    )
+    # --standalone alone is an error: it is a fork-join run
+    rc=0
+    "$HPCCG" 6 5 7 --standalone >/dev/null 2>&1 || rc=$?
+    [ $rc = 2 ] || fail "--standalone without --forkjoin exited $rc, not 2"
     ;;
 opencl)
     run 6 6 6 --max-iter 25 --impl opencl --tasks 3 --verify

@@ -37,6 +37,12 @@ skip() {
     exit 77
 }
 
+# app_names: the application programs of package nodus-apps (ctest's APPS holds their files)
+app_names() {
+    local f
+    for f in ${APPS:-}; do basename "$f"; done
+}
+
 # wait_for_daemon SOCKET PID [NODUSCTL]: waits until a nodusd answers on SOCKET.
 wait_for_daemon() {
     local sock=$1 pid=$2 ctl=${3:-$NODUSCTL}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # packaging.deb_contents: `cpack -G DEB` from the build directory makes exactly the packages
-# nodusd, libnodus1 and libnodus-dev, and each holds what it should (dpkg-deb -c) with the
-# right control data (dpkg-deb -I / -f): names, version, architecture, sections, dependencies,
-# the conffile, maintainer scripts and the shlibs entry.
+# nodusd, libnodus1, libnodus-dev and (when the build has applications: ctest's APPS) nodus-apps,
+# and each holds what it should (dpkg-deb -c) with the right control data (dpkg-deb -I / -f):
+# names, version, architecture, sections, dependencies, the conffile, maintainer scripts and the
+# shlibs entry.
 source "$(dirname "$0")/lib.sh"
 
 for tool in dpkg-deb dpkg-shlibdeps file; do
@@ -20,8 +21,10 @@ sysusersdir=${DEB_SYSUSERSDIR:-/usr/lib/sysusers.d}
 tmpfilesdir=${DEB_TMPFILESDIR:-/usr/lib/tmpfiles.d}
 lib=/usr/$LIBDIR
 
+apps=$(app_names)
+packages="nodusd libnodus1 libnodus-dev${apps:+ nodus-apps}"
 debs=$(cd "$OUT" && ls -- *.deb | sort | tr '\n' ' ')
-want="libnodus-dev_${ver}_$arch.deb libnodus1_${ver}_$arch.deb nodusd_${ver}_$arch.deb "
+want=$(for pkg in $packages; do echo "${pkg}_${ver}_$arch.deb"; done | sort | tr '\n' ' ')
 [ "$debs" = "$want" ] || fail "cpack made '$debs', want '$want'"
 
 # contents PKG: "path" or "path -> target" per entry, without the leading "."
@@ -60,7 +63,7 @@ depends_on() { # depends_on PKG DEP-REGEX...
     done
 }
 
-for pkg in nodusd libnodus1 libnodus-dev; do
+for pkg in $packages; do
     [ "$(field $pkg Package)" = $pkg ] || fail "$pkg: Package is '$(field $pkg Package)'"
     [ "$(field $pkg Version)" = "$ver" ] || fail "$pkg: Version is '$(field $pkg Version)'"
     [ "$(field $pkg Architecture)" = "$arch" ] ||
@@ -77,7 +80,7 @@ has nodusd /usr/bin/nodusd /usr/bin/nodusctl /usr/bin/nodus-example-blocked \
     /usr/bin/nodus-bench-overhead "$unitdir/nodusd.service" "$unitdir/nodusd.socket" \
     "$sysusersdir/nodus.conf" "$tmpfilesdir/nodus.conf" /etc/nodus/nodusd.conf \
     /usr/share/man/man8/nodusd.8.gz /usr/share/man/man1/nodusctl.1.gz
-lacks nodusd 'libnodus\.so' '^/usr/include' 'man3' 'test_|/it_|notify_sink'
+lacks nodusd 'libnodus\.so' '^/usr/include' 'man3' 'test_|/it_|notify_sink' 'nodus-hpccg|nodus-gpt2'
 depends_on nodusd "libnodus1 \(= $ver\)" 'libc6' 'libuv1' 'libprotobuf-c1' 'libinih1' \
     'libhwloc[0-9]+' 'libsystemd0'
 [ "$(control nodusd conffiles)" = /etc/nodus/nodusd.conf ] ||
@@ -116,8 +119,24 @@ lacks libnodus-dev "^[^ ]*/libnodus\.so\.[0-9]" '^/usr/bin' 'man[18]'
 pc=$(member libnodus-dev "$lib/pkgconfig/nodus.pc")
 grep -qx 'prefix=/usr' <<<"$pc" || fail "nodus.pc in the package: $pc"
 
+# ---- nodus-apps: each application program, with its man page when it has one
+if [ -n "$apps" ]; then
+    [ "$(field nodus-apps Section)" = science ] ||
+        fail "nodus-apps: Section '$(field nodus-apps Section)'"
+    for app in $apps; do
+        has nodus-apps "/usr/bin/$app"
+        [ ! -f "$SRC_DIR/packaging/man/$app.1" ] || has nodus-apps "/usr/share/man/man1/$app.1.gz"
+        grep -qF "$app" <<<"$(field nodus-apps Description)" ||
+            fail "nodus-apps: the description does not name $app"
+    done
+    lacks nodus-apps '^/usr/include' '^/usr/lib' '^/etc' 'nodusd|nodusctl'
+    depends_on nodus-apps "libnodus1 \(= $ver\)" 'libc6'
+    [ "$(field nodus-apps Recommends)" = "nodusd (= $ver)" ] ||
+        fail "nodus-apps: Recommends is '$(field nodus-apps Recommends)'"
+fi
+
 # ---- no file in two packages
-dups=$(for pkg in nodusd libnodus1 libnodus-dev; do contents $pkg | grep -v '/$'; done |
+dups=$(for pkg in $packages; do contents $pkg | grep -v '/$'; done |
     sort | uniq -d)
 [ -z "$dups" ] || fail "in more than one package: $dups"
 echo "PASS: $debs"

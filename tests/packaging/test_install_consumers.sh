@@ -27,6 +27,12 @@ done
 for page in man8/nodusd.8 man1/nodusctl.1 man3/nodus.3; do
     compgen -G "$PREFIX/share/man/$page*" >/dev/null || fail "man page not installed: $page"
 done
+for app in $(app_names); do
+    [ -x "$PREFIX/bin/$app" ] || fail "not installed: bin/$app"
+    [ ! -f "$SRC_DIR/packaging/man/$app.1" ] ||
+        compgen -G "$PREFIX/share/man/man1/$app.1*" >/dev/null ||
+        fail "man page not installed: man1/$app.1"
+done
 { [ -L "$LIB/libnodus.so" ] && [ -L "$LIB/libnodus.so.1" ]; } || fail "libnodus.so links missing"
 cmp -s "$PREFIX/etc/nodus/nodusd.conf" "$SRC_DIR/packaging/nodusd.conf.example" ||
     fail "etc/nodus/nodusd.conf is not the example configuration"
@@ -90,4 +96,11 @@ echo "nodus-example-blocked: $out"
 # every task went through the installed daemon: 2 x 192 consumer tasks + the example's 1 + 2*2*4
 done_tasks=$("$PREFIX/bin/nodusctl" --socket "$SOCK" status --json | jq .counters.tasks_done)
 [ "$done_tasks" -eq $((2 * 192 + 1 + 2 * 2 * 4)) ] || fail "daemon counted $done_tasks tasks done"
+# the installed HPCCG on the installed daemon and library (its 5 iterations are not counted above)
+if [ -x "$PREFIX/bin/nodus-hpccg" ]; then
+    "$PREFIX/bin/nodus-hpccg" 4 4 4 --tasks 2 --max-iter 5 --yaml "$WORK/hpccg.yaml" \
+        >"$WORK/hpccg.log" 2>&1 || fail "installed nodus-hpccg failed"
+    grep -qx 'Number of iterations: 4' "$WORK/hpccg.yaml" || fail "installed nodus-hpccg: iterations"
+    echo "nodus-hpccg: 4 iterations on the installed daemon"
+fi
 echo "PASS: installed into $PREFIX; pkg-config and find_package consumers ran ($done_tasks tasks)"

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# packaging.man_pages: nodusd(8), nodusctl(1) and nodus(3) render without a groff warning, and
-# stay in step with the code: every long option `nodusd --help` lists is in nodusd(8), every
-# configuration key `nodusd --print-config` prints is in nodusd(8), every command
-# `nodusctl --help` lists is in nodusctl(1), and every function nodus.h exports is in nodus(3).
-# The example program of nodus(3) builds and prints the right answer.
+# packaging.man_pages: nodusd(8), nodusctl(1), nodus(3) and the applications' pages (nodus-hpccg(1),
+# ...: packaging/man/PROGRAM.1) render without a groff warning, and stay in step with the code:
+# every long option `nodusd --help` lists is in nodusd(8), every configuration key
+# `nodusd --print-config` prints is in nodusd(8), every command `nodusctl --help` lists is in
+# nodusctl(1), every long option an application's `--help` lists is in its page, and every
+# function nodus.h exports is in nodus(3). The example program of nodus(3) builds and prints the
+# right answer.
 source "$(dirname "$0")/lib.sh"
 
 command -v groff >/dev/null || skip "groff is not installed (package groff-base)"
 MAN=$SRC_DIR/packaging/man
 
-for page in nodusd.8 nodusctl.1 nodus.3; do
+pages=(nodusd.8 nodusctl.1 nodus.3)
+for app in ${APPS:-}; do
+    [ ! -f "$MAN/$(basename "$app").1" ] || pages+=("$(basename "$app").1")
+done
+for page in "${pages[@]}"; do
     LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$MAN/$page" >"$WORK/groff.log" 2>&1 ||
         fail "groff failed on $page: $(cat "$WORK/groff.log")"
     [ ! -s "$WORK/groff.log" ] || fail "groff warns on $page: $(cat "$WORK/groff.log")"
@@ -23,6 +29,16 @@ for opt in $("$NODUSD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 done
 for opt in $("$NODUSCTL" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     grep -qF -- "$(roff "$opt")" "$MAN/nodusctl.1" || fail "nodusctl.1 does not document $opt"
+done
+for app in ${APPS:-}; do
+    page=$MAN/$(basename "$app").1
+    [ -f "$page" ] || continue
+    usage=$("$app" --help) || fail "$(basename "$app") --help failed"
+    opts=$(grep -o -- '--[a-z][a-z-]*' <<<"$usage" | sort -u)
+    [ -n "$opts" ] || fail "no options in $(basename "$app") --help"
+    for opt in $opts; do
+        grep -qF -- "$(roff "$opt")" "$page" || fail "$(basename "$page") does not document $opt"
+    done
 done
 for key in $("$NODUSD" --print-config | sed -n 's/^\([a-z_]*\) =.*/\1/p'); do
     grep -qE "^\.BR? $key( |\$)" "$MAN/nodusd.8" || fail "nodusd.8 does not document the key $key"
@@ -51,5 +67,5 @@ wait_for_daemon "$WORK/nodusd.sock" $!
 out=$(NODUS_SOCKET=$WORK/nodusd.sock "$WORK/example") || fail "the nodus(3) example failed: $out"
 [ "$out" = 30 ] || fail "the nodus(3) example printed '$out', not 30"
 
-echo "PASS: 3 pages render cleanly; $(wc -w <<<"$functions") functions and every option covered;" \
+echo "PASS: ${#pages[@]} pages render cleanly; $(wc -w <<<"$functions") functions and every option covered;" \
     "the nodus(3) example runs"
