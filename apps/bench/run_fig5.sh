@@ -9,12 +9,10 @@ build=${1:-build}
 iters=${2:-40}
 reps=${3:-5}
 bench="$build/apps/bench/nodus-bench-fig5"
-dir=$(mktemp -d)
-trap 'kill $dpid 2>/dev/null || true; wait $dpid 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$build/daemon/nodusd" --socket "$dir/s" --foreground --log-level warning &
-dpid=$!
-for _ in $(seq 1 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
-export NODUS_SOCKET="$dir/s" NODUS_NO_AUTOSTART=1
+# a private nodusd on every core, stopped on exit
+# shellcheck source=apps/bench/bench_daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_daemon.sh"
+bench_start_daemon
 echo "# nodus fig5, $(nproc) cores, $(date -u +%Y-%m-%d), $(uname -m)"
 # each iteration: 3 CPU tasks of CPU_US and one device kernel of DEV_MS; the device kernel is
 # as long as the three CPU tasks together, the case where overlapping them pays most

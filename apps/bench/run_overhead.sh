@@ -6,12 +6,10 @@
 set -euo pipefail
 build=${1:-build}
 tasks=${2:-100000}
-dir=$(mktemp -d)
-trap 'kill $dpid 2>/dev/null || true; wait $dpid 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$build/daemon/nodusd" --socket "$dir/s" --foreground --log-level warning &
-dpid=$!
-for _ in $(seq 1 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
-export NODUS_SOCKET="$dir/s" NODUS_NO_AUTOSTART=1
+# a private nodusd on every core, stopped on exit
+# shellcheck source=apps/bench/bench_daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_daemon.sh"
+bench_start_daemon
 echo "# nodus per-task overhead, $(nproc) cores, $(date -u +%Y-%m-%d), $(uname -m)"
 for clients in 1 3; do
     for pattern in indep chain stencil; do

@@ -23,9 +23,9 @@ out=${args[2]:-$build/gpt2-bench}
 G=$build/apps/gpt2/nodus-gpt2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
-dir=$(mktemp -d)
-dpid=
-trap '[ -n "$dpid" ] && { kill $dpid 2>/dev/null; wait $dpid 2>/dev/null; }; rm -rf "$dir"' EXIT
+# a private nodusd on every core, stopped on exit
+# shellcheck source=apps/bench/bench_daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../bench/bench_daemon.sh"
 
 # the data: the whole default corpus, tokenized once and kept in OUT_DIR
 if [ ! -f "$out/jargon.bin" ]; then
@@ -34,10 +34,7 @@ fi
 [ -f "$out/small.bin" ] || "$G" init --out "$out/small.bin" --layers 4 --heads 4 --channels 256 \
     --max-seq 64 --vocab 50257 --seed 1337 >/dev/null
 
-"$build/daemon/nodusd" --socket "$dir/s" --foreground --log-level warning &
-dpid=$!
-for _ in $(seq 1 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
-export NODUS_SOCKET="$dir/s" NODUS_NO_AUTOSTART=1
+bench_start_daemon
 
 table=$out/bench_gpt2.md
 # run LABEL MODEL B T ARGS...: one training, one table row

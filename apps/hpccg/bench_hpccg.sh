@@ -11,12 +11,11 @@ shift $(($# > 2 ? 2 : $#)) || true
 grids=("$@")
 ((${#grids[@]} > 0)) || grids=(64 128)
 hpccg="$build/apps/hpccg/nodus-hpccg"
-dir=$(mktemp -d)
-trap 'kill $dpid 2>/dev/null || true; wait $dpid 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$build/daemon/nodusd" --socket "$dir/s" --foreground --log-level warning &
-dpid=$!
-for _ in $(seq 1 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
-export NODUS_SOCKET="$dir/s" NODUS_NO_AUTOSTART=1
+# a private nodusd on every core; $dir is its directory, removed on exit
+# shellcheck source=apps/bench/bench_daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../bench/bench_daemon.sh"
+dir=$bench_dir
+bench_start_daemon
 cores=$(nproc)
 tasks=$((4 * cores))
 
