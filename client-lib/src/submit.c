@@ -83,27 +83,6 @@ NODUS_EXPORT int nodus_task_attr_set_impl(nodus_task_attr_t *attr, nodus_device_
 
 /* ---- submission buffer ---- */
 
-void submit_buf_init(submit_buf_t *b)
-{
-    memset(b, 0, sizeof *b);
-}
-
-void submit_buf_free(submit_buf_t *b)
-{
-    free(b->tasks);
-    free(b->accesses);
-    free(b->labels);
-    memset(b, 0, sizeof *b);
-}
-
-void submit_buf_clear(submit_buf_t *b)
-{
-    b->ntasks = 0;
-    b->naccesses = 0;
-    b->labels_len = 0;
-}
-
-/* Makes room for one more task; on failure the buffer is unchanged (capacity aside). */
 static int buf_reserve(submit_buf_t *b, size_t naccesses, size_t label_bytes)
 {
     if (b->naccesses + naccesses > UINT32_MAX || b->labels_len + label_bytes > UINT32_MAX)

@@ -19,25 +19,6 @@
 #include "replay.h"
 #include "submit.h"
 
-/* submit.c's buffer helpers (the rest of submit.c needs a whole session) */
-void submit_buf_init(submit_buf_t *b)
-{
-    memset(b, 0, sizeof *b);
-}
-
-void submit_buf_free(submit_buf_t *b)
-{
-    free(b->tasks);
-    free(b->accesses);
-    free(b->labels);
-    memset(b, 0, sizeof *b);
-}
-
-void submit_buf_clear(submit_buf_t *b)
-{
-    b->ntasks = b->naccesses = b->labels_len = 0;
-}
-
 static void body(void *arg)
 {
     (void)arg;
