@@ -62,6 +62,7 @@ static void on_prepare(uv_prepare_t *h)
      * never blocks with work to place. Each extra round needs a session to close, so it ends.
      */
     if (d->trace_exports > 0) ctl_trace_pump(d);
+    if (d->limits.resume_due && !d->stopping) session_hold_resume_all(d);
     for (;;) {
         if (d->dirty && !d->stopping) dispatch_pass(d);
         for (session_t *s = d->sessions; s; s = s->next)
@@ -152,6 +153,7 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
     }
     d->next_session_id = 1;
     d->start_ns = d->now_ns = uv_hrtime();
+    limits_init(&d->limits, cfg->max_sessions_per_user, cfg->max_outstanding_tasks);
 
     sched_config_t sc;
     daemon_sched_config(cfg, &sc);
@@ -204,6 +206,7 @@ void daemon_stop(daemon_t *d, const char *reason)
     close_if_open((uv_handle_t *)&d->trace_idle);
     service_close(d);
     notify_close(d);
+    session_lost_stop(d);
     /* after the sessions: they have made the tracker forget their events */
     if (d->cuda_tracker) cuda_tracker_stop(d->cuda_tracker);
     d->cuda_tracker = NULL;
@@ -224,6 +227,7 @@ void daemon_free(daemon_t *d)
     if (d->sched) sched_destroy(d->sched);
     d->sched = NULL;
     devices_free(&d->devices);
+    limits_free(&d->limits);
     free(d->cpus);
     free(d->scratch.grants);
     free(d->scratch.accesses);
