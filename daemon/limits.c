@@ -31,16 +31,32 @@ uint64_t limits_low_water(const limits_t *l)
     return l->max_outstanding - (gap > 0 ? gap : 1);
 }
 
+/* Does the user have held input and room for some of it now? */
+static int can_resume(const limits_t *l, const limits_user_t *u)
+{
+    return u->held_sessions > 0 && !u->at_limit &&
+           (l->max_outstanding == 0 || u->outstanding < l->max_outstanding);
+}
+
+/* A user with held input at the limit waits for the low-water mark. */
+static void note_full(const limits_t *l, limits_user_t *u)
+{
+    if (u->at_limit || l->max_outstanding == 0 || u->held_sessions == 0) return;
+    if (u->outstanding < l->max_outstanding) return;
+    u->at_limit = 1;
+    u->throttled++;
+}
+
 void limits_configure(limits_t *l, uint32_t max_sessions, uint64_t max_outstanding)
 {
     l->max_sessions = max_sessions;
     l->max_outstanding = max_outstanding;
     /* whoever is held may fit now; a lower limit only holds more from the next Submit on */
     for (size_t i = 0; i < l->n; i++) {
-        if (l->users[i].at_limit && l->users[i].outstanding <= limits_low_water(l)) {
-            l->users[i].at_limit = 0;
-            l->resume_due = 1;
-        }
+        limits_user_t *u = &l->users[i];
+        if (u->at_limit && (max_outstanding == 0 || u->outstanding <= limits_low_water(l)))
+            u->at_limit = 0;
+        if (can_resume(l, u)) l->resume_due = 1;
     }
 }
 
@@ -90,14 +106,20 @@ void limits_tasks_accepted(limits_t *l, uint32_t uid, uint64_t n)
     if (!u) return;
     u->outstanding += n;
     if (u->outstanding > u->peak_outstanding) u->peak_outstanding = u->outstanding;
+    note_full(l, u);
 }
 
-void limits_user_blocked(limits_t *l, uint32_t uid)
+void limits_hold_changed(limits_t *l, uint32_t uid, int delta)
 {
     limits_user_t *u = limits_find(l, uid);
-    if (!u || u->at_limit) return;
-    u->at_limit = 1;
-    u->throttled++;
+    if (!u) return;
+    if (delta > 0)
+        u->held_sessions++;
+    else if (u->held_sessions > 0)
+        u->held_sessions--;
+    if (u->held_sessions == 0)
+        u->at_limit = 0; /* nothing waits: the next Submit is taken as far as there is room */
+    note_full(l, u);
 }
 
 void limits_tasks_finished(limits_t *l, uint32_t uid, uint64_t n)
@@ -105,9 +127,7 @@ void limits_tasks_finished(limits_t *l, uint32_t uid, uint64_t n)
     limits_user_t *u = limits_find(l, uid);
     if (!u) return;
     u->outstanding = u->outstanding > n ? u->outstanding - n : 0;
-    if (u->at_limit && u->outstanding <= limits_low_water(l)) {
-        u->at_limit = 0;
-        l->resume_due = 1;
-    }
+    if (u->at_limit && u->outstanding <= limits_low_water(l)) u->at_limit = 0;
+    if (can_resume(l, u)) l->resume_due = 1;
     if (u->sessions == 0 && u->outstanding == 0) *u = l->users[--l->n];
 }

@@ -21,7 +21,8 @@ typedef struct limits_user {
     uint64_t outstanding;      /* tasks accepted, not yet complete */
     uint64_t peak_outstanding; /* highest `outstanding` since the entry was created */
     uint64_t throttled;        /* times `outstanding` reached the limit with input held */
-    int at_limit;              /* reached the limit; cleared at the low-water mark */
+    uint32_t held_sessions;    /* its sessions with input held (session_hold.c) */
+    int at_limit;              /* reached the limit with input held; cleared at low water */
 } limits_user_t;
 
 typedef struct limits {
@@ -53,12 +54,12 @@ uint64_t limits_task_room(limits_t *l, uint32_t uid);
 /* `n` tasks of `uid` were accepted. */
 void limits_tasks_accepted(limits_t *l, uint32_t uid, uint64_t n);
 /*
- * `uid` could not have all the tasks it sent accepted: its input is held. Counted once per time
- * it reaches the limit.
+ * A session of `uid` starts (`delta` +1) or stops (-1) holding input. A user with held input
+ * that reaches the limit is "at the limit" (counted in `throttled`) until the low-water mark.
  */
-void limits_user_blocked(limits_t *l, uint32_t uid);
-/* `n` tasks of `uid` completed or were released; sets resume_due when the user, at the limit,
- * falls to the low-water mark. */
+void limits_hold_changed(limits_t *l, uint32_t uid, int delta);
+/* `n` tasks of `uid` completed or were released; sets resume_due when the user has held input
+ * and room for it (at the limit: once it falls to the low-water mark). */
 void limits_tasks_finished(limits_t *l, uint32_t uid, uint64_t n);
 /* The outstanding count at or below which a user at the limit is taken up again. */
 uint64_t limits_low_water(const limits_t *l);

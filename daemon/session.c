@@ -356,8 +356,6 @@ size_t session_accept_tasks(session_t *s, const Nodus__V1__Submit *sub, size_t f
         d->counters.tasks_submitted++;
     }
     complete_ready_waits(s);
-    if (i < sub->n_tasks && limits_task_room(&d->limits, s->uid) == 0)
-        limits_user_blocked(&d->limits, s->uid);
     return i;
 }
 

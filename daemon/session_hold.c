@@ -11,8 +11,8 @@
  *     they only concern tasks already accepted.
  *   - when the user's outstanding count falls to the low-water mark (limits_low_water), the
  *     daemon's prepare pass takes up the held messages again (session_hold_resume_all).
- *   - a session that holds more than SESSION_READ_STOP_BYTES and has no live task (nothing of
- *     it needs a Done: another session of the user holds the room) is no longer read
+ *   - a session that holds more than SESSION_READ_STOP_BYTES (256 KiB) and has no live task
+ * (nothing of it needs a Done: another session of the user holds the room) is no longer read
  *     (uv_read_stop): the kernel's socket buffer fills and the client blocks in send. Reading
  *     resumes when the held input is taken up, or once the session has live tasks again.
  *   - a session with live tasks keeps being read; its held input is bounded by SESSION_MAX_HELD,
@@ -31,7 +31,7 @@
 #include "nodus.h"
 
 /* Held input past which a session without live tasks is not read any more. */
-#define SESSION_READ_STOP_BYTES (1u * 1024u * 1024u)
+#define SESSION_READ_STOP_BYTES (256u * 1024u)
 /* Held input past which the peer is dropped: it does not respect back-pressure. */
 #define SESSION_MAX_HELD (64u * 1024u * 1024u)
 
@@ -76,7 +76,7 @@ void session_hold(session_t *s, Nodus__V1__Msg *m, size_t next_task, size_t byte
         return;
     }
     s->held[end] = (session_held_t){.msg = m, .next_task = next_task, .bytes = bytes};
-    s->held_len++;
+    if (s->held_len++ == 0) limits_hold_changed(&d->limits, s->uid, +1);
     s->held_bytes += bytes;
     d->held_bytes += bytes;
     if (s->held_bytes > SESSION_MAX_HELD) {
@@ -101,7 +101,10 @@ static void pop_head(session_t *s)
     h->msg = NULL;
     s->held_head++;
     s->held_len--;
-    if (s->held_len == 0) s->held_head = 0;
+    if (s->held_len == 0) {
+        s->held_head = 0;
+        limits_hold_changed(&s->d->limits, s->uid, -1);
+    }
 }
 
 static void read_resume(session_t *s)
