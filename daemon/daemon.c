@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "ctl.h"
 #include "log.h"
@@ -23,6 +26,24 @@
 
 /* Grants taken from the scheduler per sched_dispatch() call. */
 #define DAEMON_GRANT_BATCH 256u
+/* Live tasks past which the heap is trimmed once the daemon has none left (trim_heap). */
+#define DAEMON_TRIM_AFTER_TASKS 65536u
+
+/*
+ * After a burst of tasks, gives the freed heap back to the kernel once no task is left: glibc
+ * keeps freed memory for reuse, so without this nodusd's RSS would stay at its peak for good
+ * (docs/BENCHMARKS.md, soak). One malloc_trim per burst, when the daemon is idle anyway.
+ */
+static void trim_heap(daemon_t *d)
+{
+    uint64_t live = task_live_count();
+    if (live > DAEMON_TRIM_AFTER_TASKS) d->trim_due = 1;
+    if (!d->trim_due || live > 0) return;
+    d->trim_due = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
 
 /* Runs the scheduler and turns its placements into Grants messages. */
 static void dispatch_pass(daemon_t *d)
@@ -69,6 +90,7 @@ static void on_prepare(uv_prepare_t *h)
             if (s->out.len > 0) session_flush(s);
         if (!d->dirty || d->stopping) break;
     }
+    trim_heap(d);
 }
 
 static void on_idle_timeout(uv_timer_t *h)

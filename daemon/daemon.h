@@ -80,6 +80,7 @@ typedef struct daemon {
     int dirty;         /* scheduler state changed: a dispatch pass is due */
     int stopping;      /* shutting down: no new sessions */
     int draining;      /* refuses new client sessions (EDRAINING); set while stopping too */
+    int trim_due;      /* many tasks were live: trim the heap once none is (daemon.c) */
     uv_prepare_t prepare;
     uv_signal_t sig_int, sig_term, sig_hup; /* service.c */
     uv_timer_t idle_timer;
