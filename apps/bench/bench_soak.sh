@@ -54,11 +54,12 @@ sample() { # t: one CSV row
 }
 echo "t_s,rss_kb,tasks_submitted,tasks_done,live_tasks,held_bytes,client_sessions" >"$csv"
 t0=$(date +%s.%N)
+sample 0 >>"$csv" # the idle baseline, before any client
 (
     while :; do
+        sleep "$interval"
         now=$(date +%s.%N)
         sample "$(awk -v a="$now" -v b="$t0" 'BEGIN {printf "%.2f", a - b}')" >>"$csv" || true
-        sleep "$interval"
     done
 ) &
 spid=$!
