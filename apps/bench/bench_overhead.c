@@ -134,5 +134,8 @@ int main(int argc, char **argv)
            "tasks_per_s=%.0f slowest_client_s=%.3f\n",
            chain ? "chain" : "indep", clients, ntasks, reps, ns_per_task[reps / 2],
            1e9 / ns_per_task[reps / 2], worst_client[reps / 2]);
+    free(ns_per_task);
+    free(worst_client);
+    munmap(times, sizeof(double) * 2 * (size_t)clients);
     return 0;
 }

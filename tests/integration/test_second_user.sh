@@ -77,7 +77,11 @@ done
 [ ! -e "$WORK/u2/t.json" ] || fail "a refused trace stop left a file"
 
 # a crafted Done for the task root's client is running now
-tid=$(status_json | jq --argjson v "$sid" '[.cores[] | select(.session_id == $v) | .task_id] | first')
+for _ in $(seq 1 100); do
+    tid=$(status_json | jq --argjson v "$sid" '[.cores[] | select(.session_id == $v) | .task_id] | first')
+    [ "$tid" != null ] && break
+    sleep 0.01
+done
 [ "$tid" != null ] || fail "root's client runs no task"
 as2 "$BIN/it_raw" "$SOCK" done-foreign "$tid" >"$WORK/raw.out" 2>&1 || fail "crafted Done: $(cat "$WORK/raw.out")"
 grep -q "error -5 (done for a task that is not running)" "$WORK/raw.out" ||
