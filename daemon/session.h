@@ -11,7 +11,9 @@
  *
  * session_io.c owns the connection (reading, framing, output buffering, closing);
  * session.c owns the messages (handlers, the task graph, waits, grants);
- * session_device.c the device side of tasks (CUDA events, DeviceDone, device completion).
+ * session_device.c the device side of tasks (CUDA events, DeviceDone, device completion);
+ * session_hold.c the input held back while the user is at limits.max_outstanding_tasks;
+ * session_lost.c the log of a client lost while its tasks ran.
  * Loop thread only.
  */
 #ifndef NODUS_SESSION_H
