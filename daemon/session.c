@@ -554,6 +554,12 @@ int session_handle_msg(session_t *s, Nodus__V1__Msg *m, size_t frame_len)
     case SESSION_CLOSED:
         break;
     }
+    session_check_deferred(s);
+    return kept;
+}
+
+void session_check_deferred(session_t *s)
+{
     if (s->ready_error && s->state != SESSION_CLOSED) {
         char why[96];
         snprintf(why, sizeof why, "scheduler refused a ready task: %s",
@@ -562,7 +568,6 @@ int session_handle_msg(session_t *s, Nodus__V1__Msg *m, size_t frame_len)
     }
     if (s->out_of_memory && s->state != SESSION_CLOSED)
         session_fail(s, NODUS_ENOMEM, "out of memory");
-    return kept;
 }
 
 /* ---- teardown ---- */

@@ -180,6 +180,9 @@ int session_handle_msg(session_t *s, Nodus__V1__Msg *m, size_t frame_len);
  */
 size_t session_accept_tasks(session_t *s, const Nodus__V1__Submit *sub, size_t from,
                             uint64_t quota);
+/* Drops the session if a callback inside the last handler recorded a failure (ready_error,
+ * out_of_memory). */
+void session_check_deferred(session_t *s);
 /* Wait: answered when the tasks submitted so far (that touch the range, if any) are complete. */
 void session_on_wait(session_t *s, const Nodus__V1__Wait *w);
 /* Releases the session's scheduler client, dependency engine and tasks (on close). */

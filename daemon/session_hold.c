@@ -60,6 +60,7 @@ static void read_stop(session_t *s)
 
 /* Starts reading again when the session needs its input or holds little. */
 static void read_resume(session_t *s);
+static void session_hold_take(session_t *s, uint64_t quota);
 
 void session_hold(session_t *s, Nodus__V1__Msg *m, size_t next_task, size_t bytes)
 {
@@ -122,6 +123,13 @@ static void read_resume(session_t *s)
 }
 
 void session_hold_resume(session_t *s, uint64_t quota)
+{
+    session_hold_take(s, quota);
+    session_check_deferred(s);
+}
+
+/* Handles held messages in order while there is room and quota (session_hold_resume). */
+static void session_hold_take(session_t *s, uint64_t quota)
 {
     while (s->held_len > 0 && s->state == SESSION_CLIENT) {
         session_held_t *h = &s->held[s->held_head];
