@@ -28,7 +28,8 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned config fields are
 #define CONFIG_LOOKAHEAD_MAX         64u       /* the scheduler's own cap */
 #define CONFIG_LOOKAHEAD_MAX_US_MAX  1000000u  /* one second */
 #define CONFIG_SESSIONS_PER_USER_MAX 1000000u
-#define CONFIG_OUTSTANDING_MAX       1000000000ull /* per session */
+#define CONFIG_OUTSTANDING_MAX       1000000000ull /* per user */
+#define CONFIG_MESSAGE_MIN           (64u * 1024u) /* one task with every access it may have */
 #define CONFIG_IN_FLIGHT_MAX         65536u        /* tasks in flight on one device */
 #define CONFIG_DRAIN_TIMEOUT_MAX     86400u        /* one day, in seconds */
 
@@ -74,6 +75,8 @@ static const config_key_t config_keys[] = {
      CONFIG_SESSIONS_PER_USER_MAX, 1},
     {"limits", "max_outstanding_tasks", CONFIG_UINT, FIELD(max_outstanding_tasks), 0,
      CONFIG_OUTSTANDING_MAX, 1},
+    {"limits", "max_message_bytes", CONFIG_UINT, FIELD(max_message_bytes), CONFIG_MESSAGE_MIN,
+     NODUS_MAX_FRAME, 1},
     {"devices", "cuda", CONFIG_BOOL, FIELD(devices_cuda), 0, 1, 0},
     {"devices", "opencl", CONFIG_BOOL, FIELD(devices_opencl), 0, 1, 0},
     {"devices", "allow", CONFIG_LIST, FIELD(devices_allow), 0, 0, 0},
@@ -108,6 +111,7 @@ void config_defaults(nodus_config_t *c)
     c->lookahead_max_us = 200;
     c->max_sessions_per_user = 64;
     c->max_outstanding_tasks = 1000000;
+    c->max_message_bytes = NODUS_MAX_FRAME;
     c->devices_cuda = 1;
     c->devices_opencl = 1;
     c->devices_slots = 4;

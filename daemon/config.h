@@ -12,7 +12,9 @@
  *   sched.default_weight, sched.max_weight, sched.reserve_after_ms
  *   sched.lookahead    tasks granted ahead per busy core to a session with short tasks (0 = off)
  *   sched.lookahead_max_us  "short": a session's average task time below this
- *   limits.max_sessions_per_user, limits.max_outstanding_tasks   (per session)
+ *   limits.max_sessions_per_user  client sessions of one uid (0 = no limit)
+ *   limits.max_outstanding_tasks  tasks of one uid accepted and not complete (back-pressure)
+ *   limits.max_message_bytes      largest frame a peer may send (new connections)
  *   devices.cuda, devices.opencl   yes|no: discover that backend (docs/devices.md)
  *   devices.allow      comma list of daemon device indices or name substrings; "" = all
  *   devices.slots      streams / queues per device
@@ -44,10 +46,11 @@ typedef struct nodus_config {
     unsigned lookahead;        /* sched_config.lookahead */
     unsigned lookahead_max_us; /* sched_config.lookahead_max_ns, in microseconds */
     unsigned max_sessions_per_user;
-    uint64_t max_outstanding_tasks;
-    unsigned devices_cuda;   /* 1 = discover CUDA devices */
-    unsigned devices_opencl; /* 1 = discover OpenCL devices */
-    char devices_allow[256]; /* as given; "" = every device found */
+    uint64_t max_outstanding_tasks; /* per user */
+    unsigned max_message_bytes;     /* frame payload limit for input */
+    unsigned devices_cuda;          /* 1 = discover CUDA devices */
+    unsigned devices_opencl;        /* 1 = discover OpenCL devices */
+    char devices_allow[256];        /* as given; "" = every device found */
     unsigned devices_slots;
     unsigned devices_max_in_flight;
     unsigned devices_max_per_session;

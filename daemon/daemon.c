@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "ctl.h"
 #include "log.h"
@@ -24,6 +27,24 @@
 
 /* Grants taken from the scheduler per sched_dispatch() call. */
 #define DAEMON_GRANT_BATCH 256u
+/* Live tasks past which the heap is trimmed once the daemon has none left (trim_heap). */
+#define DAEMON_TRIM_AFTER_TASKS 65536u
+
+/*
+ * After a burst of tasks, gives the freed heap back to the kernel once no task is left: glibc
+ * keeps freed memory for reuse, so without this nodusd's RSS would stay at its peak for good
+ * (docs/BENCHMARKS.md, soak). One malloc_trim per burst, when the daemon is idle anyway.
+ */
+static void trim_heap(daemon_t *d)
+{
+    uint64_t live = task_live_count();
+    if (live > DAEMON_TRIM_AFTER_TASKS) d->trim_due = 1;
+    if (!d->trim_due || live > 0) return;
+    d->trim_due = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
 
 /* Runs the scheduler and turns its placements into Grants messages. */
 static void dispatch_pass(daemon_t *d)
@@ -63,12 +84,14 @@ static void on_prepare(uv_prepare_t *h)
      * never blocks with work to place. Each extra round needs a session to close, so it ends.
      */
     if (d->trace_exports > 0) ctl_trace_pump(d);
+    if (d->limits.resume_due && !d->stopping) session_hold_resume_all(d);
     for (;;) {
         if (d->dirty && !d->stopping) dispatch_pass(d);
         for (session_t *s = d->sessions; s; s = s->next)
             if (s->out.len > 0) session_flush(s);
         if (!d->dirty || d->stopping) break;
     }
+    trim_heap(d);
 }
 
 static void on_idle_timeout(uv_timer_t *h)
@@ -153,6 +176,7 @@ int daemon_init(daemon_t *d, uv_loop_t *loop, const nodus_config_t *cfg, uint32_
     }
     d->next_session_id = 1;
     d->start_ns = d->now_ns = uv_hrtime();
+    limits_init(&d->limits, cfg->max_sessions_per_user, cfg->max_outstanding_tasks);
 
     sched_config_t sc;
     daemon_sched_config(cfg, &sc);
@@ -214,6 +238,7 @@ void daemon_stop(daemon_t *d, const char *reason)
     close_if_open((uv_handle_t *)&d->trace_idle);
     service_close(d);
     notify_close(d);
+    session_lost_stop(d);
     /* after the sessions: they have made the tracker forget their events */
     if (d->cuda_tracker) cuda_tracker_stop(d->cuda_tracker);
     d->cuda_tracker = NULL;
@@ -234,6 +259,7 @@ void daemon_free(daemon_t *d)
     if (d->sched) sched_destroy(d->sched);
     d->sched = NULL;
     devices_free(&d->devices);
+    limits_free(&d->limits);
     free(d->cpus);
     free(d->scratch.grants);
     free(d->scratch.accesses);

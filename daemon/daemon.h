@@ -18,6 +18,7 @@
 #include "cuda_tracker.h"
 #include "deps.h"
 #include "devices.h"
+#include "limits.h"
 #include "nodus.pb-c.h"
 #include "sched.h"
 
@@ -43,6 +44,8 @@ typedef struct daemon_counters {
     uint64_t messages_out;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t sessions_refused; /* Hellos refused by limits.max_sessions_per_user */
+    uint64_t frames_refused;   /* frames longer than limits.max_message_bytes */
 } daemon_counters_t;
 
 /* Scratch arrays reused by every dispatch pass and message handler (grow-only, owned). */
@@ -77,6 +80,7 @@ typedef struct daemon {
     int dirty;         /* scheduler state changed: a dispatch pass is due */
     int stopping;      /* shutting down: no new sessions */
     int draining;      /* refuses new client sessions (EDRAINING); set while stopping too */
+    int trim_due;      /* many tasks were live: trim the heap once none is (daemon.c) */
     uv_prepare_t prepare;
     uv_signal_t sig_int, sig_term, sig_hup; /* service.c */
     uv_timer_t idle_timer;
@@ -95,8 +99,12 @@ typedef struct daemon {
     size_t trace_exports;          /* CTL sessions being sent a trace */
     char *trace_buf;               /* a chunk of trace JSON being encoded (owned) */
     daemon_scratch_t scratch;
-    devices_t devices;            /* owned: the accelerators (index = sched device index) */
-    cuda_tracker_t *cuda_tracker; /* owned; NULL without CUDA devices */
+    limits_t limits;      /* per-user sessions and outstanding tasks (config [limits]) */
+    size_t live_sessions; /* session objects allocated (freed in their close callback) */
+    size_t held_bytes;    /* input held back by the task limit, all sessions (session_hold.c) */
+    struct lost_check *lost_checks; /* session_lost.c: peer checks pending (owned) */
+    devices_t devices;              /* owned: the accelerators (index = sched device index) */
+    cuda_tracker_t *cuda_tracker;   /* owned; NULL without CUDA devices */
 } daemon_t;
 
 /*

@@ -93,6 +93,8 @@ void service_reload(daemon_t *d)
             "admin_group \"%s\" is not a group: only root and this daemon's user are admins",
             d->cfg.admin_group);
     if (old.idle_exit_s != d->cfg.idle_exit_s) daemon_idle_rearm(d);
+    limits_configure(&d->limits, d->cfg.max_sessions_per_user, d->cfg.max_outstanding_tasks);
+    if (d->limits.resume_due) daemon_mark_dirty(d);
     if (old.trace_enabled != d->cfg.trace_enabled) ctl_trace_set_enabled(d, d->cfg.trace_enabled);
 
     LOG(LOG_NOTICE, "daemon", 0, "configuration reloaded%s%s", applied[0] ? "; changed: " : "",

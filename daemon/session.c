@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "limits.h"
 #include "log.h"
 #include "nodus.h"
 #include "trace.h"
@@ -225,19 +226,26 @@ static void on_hello(session_t *s, const Nodus__V1__Hello *h)
     s->role = h->role;
 
     if (h->role == NODUS__V1__ROLE__ROLE_CLIENT) {
-        unsigned max_per_user = d->cfg.max_sessions_per_user;
-        if (max_per_user > 0) {
-            unsigned same_user = 0;
-            for (session_t *o = d->sessions; o; o = o->next)
-                if (o != s && o->state == SESSION_CLIENT && o->uid == s->uid) same_user++;
-            if (same_user >= max_per_user) {
-                LOG(LOG_NOTICE, "session", s->id, "uid=%u has %u sessions, the limit", s->uid,
-                    same_user);
-                session_send_error(s, NODUS_ELIMIT, "too many sessions for this user");
-                session_close(s, "session limit", 1);
-                return;
-            }
+        int lrc = limits_session_open(&d->limits, s->uid);
+        if (lrc == NODUS_ELIMIT) {
+            limits_user_t *u = limits_find(&d->limits, s->uid);
+            LOG(LOG_NOTICE, "session", s->id,
+                "refused: uid=%u pid=%u has %u client sessions, limits.max_sessions_per_user",
+                s->uid, s->pid, u ? u->sessions : 0);
+            d->counters.sessions_refused++;
+            char why[96];
+            snprintf(why, sizeof why,
+                     "too many sessions for this user (limits.max_sessions_per_user = %u)",
+                     d->limits.max_sessions);
+            session_send_error(s, NODUS_ELIMIT, why);
+            session_close(s, "session limit", 1);
+            return;
         }
+        if (lrc < 0) {
+            session_fail(s, NODUS_ENOMEM, "out of memory for a new session");
+            return;
+        }
+        s->limits_counted = 1;
         if (h->job_name && h->job_name[0])
             snprintf(s->job, sizeof s->job, "%s", h->job_name);
         else if (s->client_name[0])
@@ -263,7 +271,7 @@ static void on_hello(session_t *s, const Nodus__V1__Hello *h)
     w.n_cores = d->ncores;
     w.cores = d->cpus;
     w.weight = s->weight;
-    w.max_frame = NODUS_MAX_FRAME;
+    w.max_frame = (uint32_t)s->reader.max_frame;
     w.max_tasks_per_submit = NODUS_MAX_TASKS_PER_SUBMIT;
     w.n_devices = d->devices.n;
     w.devices = d->devices.info_ptrs;
@@ -290,27 +298,25 @@ static deps_mode_t deps_mode_of(Nodus__V1__AccessMode mode)
     }
 }
 
-static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
+size_t session_accept_tasks(session_t *s, const Nodus__V1__Submit *sub, size_t from, uint64_t quota)
 {
     daemon_t *d = s->d;
-    uint64_t limit = d->cfg.max_outstanding_tasks;
-    if (limit > 0 && s->live.count + sub->n_tasks > limit) {
-        char why[128];
-        snprintf(why, sizeof why, "more than %llu outstanding tasks", (unsigned long long)limit);
-        session_fail(s, NODUS_ELIMIT, why);
-        return;
-    }
-    for (size_t i = 0; i < sub->n_tasks; i++) {
+    uint64_t room = limits_task_room(&d->limits, s->uid);
+    if (quota < room) room = quota;
+    size_t end = sub->n_tasks;
+    if (room < end - from) end = from + (size_t)room;
+    size_t i;
+    for (i = from; i < end; i++) {
         const Nodus__V1__TaskSpec *spec = sub->tasks[i];
         if (spec->id != s->last_id + 1) {
             session_fail(s, NODUS_EPROTO, "task id out of sequence");
-            return;
+            return SIZE_MAX;
         }
         daemon_scratch_t *sc = &d->scratch;
         if (array_reserve((void **)&sc->accesses, &sc->accesses_cap, spec->n_accesses + 1,
                           sizeof *sc->accesses) < 0) {
             session_fail(s, NODUS_ENOMEM, "out of memory for a task");
-            return;
+            return SIZE_MAX;
         }
         for (size_t k = 0; k < spec->n_accesses; k++) {
             sc->accesses[k].addr = spec->accesses[k]->addr;
@@ -321,13 +327,13 @@ static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
         uint32_t impls = (spec->impls ? spec->impls : SESSION_IMPL_CPU) & sched_kinds(d->sched);
         if (impls == 0) {
             session_fail(s, NODUS_ENOTSUP, "no device for this task");
-            return;
+            return SIZE_MAX;
         }
         task_t *t = task_create(spec->id, s);
         if (!t || taskmap_insert(&s->tasks, t->id, t) < 0) {
             if (t) task_unref(t);
             session_fail(s, NODUS_ENOMEM, "out of memory for a task");
-            return;
+            return SIZE_MAX;
         }
         t->kind = TASK_KIND_CPU;
         t->impls = impls;
@@ -335,18 +341,31 @@ static void on_submit(session_t *s, const Nodus__V1__Submit *sub)
         t->ncores = spec->ncores ? spec->ncores : 1;
         snprintf(t->label, sizeof t->label, "%s", spec->label ? spec->label : "");
         list_append(&s->live, t);
+        /* counted before deps_add: the task may complete (and be uncounted) from here on */
+        limits_tasks_accepted(&d->limits, s->uid, 1);
         if (deps_add(s->deps, t, sc->accesses, spec->n_accesses) < 0) {
             taskmap_remove(&s->tasks, t->id);
             list_remove(&s->live, t);
+            limits_tasks_finished(&d->limits, s->uid, 1);
             task_unref(t);
             session_fail(s, NODUS_ENOMEM, "out of memory in the dependency engine");
-            return;
+            return SIZE_MAX;
         }
         s->last_id = spec->id;
         s->submitted++;
         d->counters.tasks_submitted++;
     }
     complete_ready_waits(s);
+    return i;
+}
+
+/* Submit: accepted as far as the user's task limit allows; the rest is held (back-pressure). */
+static int on_submit(session_t *s, Nodus__V1__Msg *m, size_t frame_len)
+{
+    size_t next = session_accept_tasks(s, m->submit, 0, UINT64_MAX);
+    if (next == SIZE_MAX || next == m->submit->n_tasks) return 0;
+    session_hold(s, m, next, frame_len);
+    return 1;
 }
 
 void session_complete_task(session_t *s, task_t *t)
@@ -362,6 +381,7 @@ void session_complete_task(session_t *s, task_t *t)
     deps_complete(s->deps, t);
     taskmap_remove(&s->tasks, t->id);
     list_remove(&s->live, t);
+    limits_tasks_finished(&d->limits, s->uid, 1);
     s->done++;
     d->counters.tasks_done++;
     task_unref(t);
@@ -407,7 +427,7 @@ static void on_done(session_t *s, const Nodus__V1__Done *done)
     session_answer_waits(s);
 }
 
-static void on_wait(session_t *s, const Nodus__V1__Wait *w)
+void session_on_wait(session_t *s, const Nodus__V1__Wait *w)
 {
     if (w->len == 0) {
         if (s->live.count == 0) {
@@ -466,8 +486,13 @@ static void fail_not_allowed(session_t *s, const Nodus__V1__Msg *m)
     session_fail(s, NODUS_EPROTO, why);
 }
 
-void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
+int session_handle_msg(session_t *s, Nodus__V1__Msg *m, size_t frame_len)
 {
+    int kept = 0;
+    if (s->state == SESSION_CLIENT && session_hold_needed(s, m)) {
+        session_hold(s, m, 0, frame_len);
+        return 1;
+    }
     switch (s->state) {
     case SESSION_AWAIT_HELLO:
         if (m->body_case == NODUS__V1__MSG__BODY_HELLO)
@@ -478,7 +503,7 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
     case SESSION_CLIENT:
         switch (m->body_case) {
         case NODUS__V1__MSG__BODY_SUBMIT:
-            on_submit(s, m->submit);
+            kept = on_submit(s, m, frame_len);
             break;
         case NODUS__V1__MSG__BODY_DONE:
             on_done(s, m->done);
@@ -487,7 +512,7 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
             session_on_device_done(s, m->device_done);
             break;
         case NODUS__V1__MSG__BODY_WAIT:
-            on_wait(s, m->wait);
+            session_on_wait(s, m->wait);
             break;
         case NODUS__V1__MSG__BODY_SET_WEIGHT:
             on_set_weight(s, m->set_weight);
@@ -529,6 +554,12 @@ void session_handle_msg(session_t *s, const Nodus__V1__Msg *m)
     case SESSION_CLOSED:
         break;
     }
+    session_check_deferred(s);
+    return kept;
+}
+
+void session_check_deferred(session_t *s)
+{
     if (s->ready_error && s->state != SESSION_CLOSED) {
         char why[96];
         snprintf(why, sizeof why, "scheduler refused a ready task: %s",
@@ -563,6 +594,12 @@ void session_release_work(session_t *s)
     }
     s->vready_len = 0;
     s->ngrants = 0;
+    session_hold_release(s);
+    limits_tasks_finished(&d->limits, s->uid, s->live.count);
+    if (s->limits_counted) {
+        limits_session_close(&d->limits, s->uid);
+        s->limits_counted = 0;
+    }
     list_unref_all(&s->live);
     list_unref_all(&s->waits_on);
     taskmap_free(&s->tasks);

@@ -11,7 +11,9 @@
  *
  * session_io.c owns the connection (reading, framing, output buffering, closing);
  * session.c owns the messages (handlers, the task graph, waits, grants);
- * session_device.c the device side of tasks (CUDA events, DeviceDone, device completion).
+ * session_device.c the device side of tasks (CUDA events, DeviceDone, device completion);
+ * session_hold.c the input held back while the user is at limits.max_outstanding_tasks;
+ * session_lost.c the log of a client lost while its tasks ran.
  * Loop thread only.
  */
 #ifndef NODUS_SESSION_H
@@ -51,6 +53,13 @@ typedef struct session_cuda_event {
     cu_event_t event;
     uint8_t handle[NODUS_CUDA_IPC_HANDLE_SIZE]; /* the bytes it was opened from */
 } session_cuda_event_t;
+
+/* A message held back by the per-user task limit (session_hold.c), owned. */
+typedef struct session_held {
+    Nodus__V1__Msg *msg; /* Submit, Wait or Bye, decoded (freed when handled) */
+    size_t next_task;    /* Submit: index of its first task not yet accepted */
+    size_t bytes;        /* its frame's size, counted in held_bytes */
+} session_held_t;
 
 /* A list of tasks linked through task_t.live_prev/live_next. */
 typedef struct task_list {
@@ -108,6 +117,13 @@ typedef struct session {
     struct trace_export *trace_export; /* CTL: the trace being sent to it, or NULL (owned) */
     uint32_t trace_gen, trace_idx;     /* its index in the session table of ring `trace_gen` */
 
+    /* back-pressure (session_hold.c): messages held while the user is at its task limit */
+    session_held_t *held; /* FIFO from held_head */
+    size_t held_head, held_len, held_cap;
+    size_t held_bytes;
+    int read_stopped;   /* uv_read_stop()ed because of held input */
+    int limits_counted; /* counted in d->limits as one of its uid's client sessions */
+
     int out_of_memory;  /* an allocation inside a callback failed: drop soon */
     int ready_error;    /* the scheduler refused a ready task (its error code): drop soon */
     int granted_listed; /* on the daemon's list of sessions holding grants */
@@ -127,6 +143,8 @@ int session_accept(daemon_t *d, uv_stream_t *listener);
  * does. Used by the fuzz harness, which has no listener. Returns 0 or a negative code.
  */
 int session_adopt_fd(daemon_t *d, int fd);
+/* Starts (or restarts, after back-pressure) reading the connection: 0 or a libuv error. */
+int session_read_start(session_t *s);
 /* Appends one message to the session's output (sent before the loop next blocks). */
 int session_send(session_t *s, const Nodus__V1__Msg *m);
 /* Appends an Error message. */
@@ -149,8 +167,24 @@ void session_fail(session_t *s, int code, const char *why);
 
 /* ---- session.c ---- */
 
-/* Handles one decoded, validated message according to the session's state. */
-void session_handle_msg(session_t *s, const Nodus__V1__Msg *m);
+/*
+ * Handles one decoded, validated message (its frame `frame_len` bytes) according to the
+ * session's state. Returns 1 when the
+ * session kept `m` (held back by the task limit: it frees it later), 0 when the caller frees it.
+ */
+int session_handle_msg(session_t *s, Nodus__V1__Msg *m, size_t frame_len);
+/*
+ * Accepts tasks [from, n_tasks) of Submit `sub`, as many as the user's task limit allows now
+ * and at most `quota`. Returns the index of the first task not accepted (n_tasks when all were),
+ * or SIZE_MAX when the session failed (it is CLOSED then).
+ */
+size_t session_accept_tasks(session_t *s, const Nodus__V1__Submit *sub, size_t from,
+                            uint64_t quota);
+/* Drops the session if a callback inside the last handler recorded a failure (ready_error,
+ * out_of_memory). */
+void session_check_deferred(session_t *s);
+/* Wait: answered when the tasks submitted so far (that touch the range, if any) are complete. */
+void session_on_wait(session_t *s, const Nodus__V1__Wait *w);
 /* Releases the session's scheduler client, dependency engine and tasks (on close). */
 void session_release_work(session_t *s);
 /* Records a grant of the current dispatch pass (the task is RUNNING). */
@@ -170,6 +204,34 @@ const char *session_role_name(Nodus__V1__Role role);
 void session_complete_task(session_t *s, task_t *t);
 /* Answers the wait-for-all requests whose tasks have all completed. */
 void session_answer_waits(session_t *s);
+
+/* ---- session_hold.c ---- */
+
+/* Must `m` wait behind held messages (a Submit, Wait or Bye while some are held)? */
+int session_hold_needed(const session_t *s, const Nodus__V1__Msg *m);
+/*
+ * Holds `m` (taken over) behind the session's held messages; a Submit from task `next_task`.
+ * Stops reading a session that holds much and has no live task (which would need its input),
+ * and drops one that holds more than SESSION_MAX_HELD (it ignores back-pressure).
+ */
+void session_hold(session_t *s, Nodus__V1__Msg *m, size_t next_task, size_t bytes);
+/* Handles the session's held messages as far as its user's task limit and `quota` tasks allow. */
+void session_hold_resume(session_t *s, uint64_t quota);
+/* Resumes every held session whose user is below its limit again (before dispatch). */
+void session_hold_resume_all(daemon_t *d);
+/* Frees the held messages (at close). */
+void session_hold_release(session_t *s);
+
+/* ---- session_lost.c ---- */
+
+/*
+ * The peer of CLIENT session s went away without Bye while it had tasks running (it crashed or
+ * was killed): logs it at warning level with its identity and each running task, and later
+ * whether the peer process is gone and how it ended, when that can be told.
+ */
+void session_log_lost(session_t *s, const char *reason);
+/* Stops the pending peer checks (daemon stop). */
+void session_lost_stop(daemon_t *d);
 
 /* ---- session_device.c ---- */
 

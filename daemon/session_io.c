@@ -10,6 +10,7 @@
  */
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,10 +41,13 @@ static session_t *session_create(daemon_t *d)
         return NULL;
     }
     s->d = d;
+    d->live_sessions++;
     s->pipe.data = s;
     s->id = d->next_session_id++;
     s->state = SESSION_AWAIT_HELLO;
-    frame_reader_init(&s->reader, NODUS_MAX_FRAME);
+    /* limits.max_message_bytes at the time of the connection (a reload changes later ones) */
+    frame_reader_init(&s->reader,
+                      d->cfg.max_message_bytes ? d->cfg.max_message_bytes : NODUS_MAX_FRAME);
     frame_buf_init(&s->out);
     taskmap_init(&s->tasks);
     return s;
@@ -51,6 +55,7 @@ static session_t *session_create(daemon_t *d)
 
 static void session_free(session_t *s)
 {
+    s->d->live_sessions--;
     frame_reader_free(&s->reader);
     frame_buf_free(&s->out);
     session_free_work(s);
@@ -88,6 +93,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)space, (unsigned)(avail > UINT32_MAX ? UINT32_MAX : avail));
 }
 
+/* The frame header at the reader's head is refused: too long for the limit, or zero. */
+static void fail_frame(session_t *s)
+{
+    const frame_reader_t *r = &s->reader;
+    uint32_t n = 0;
+    for (int i = 3; i >= 0; i--)
+        n = (n << 8) | r->buf[r->start + (size_t)i]; /* at least a header is there */
+    if (n > r->max_frame) {
+        char why[128];
+        snprintf(why, sizeof why, "frame of %u bytes exceeds limits.max_message_bytes (%zu)", n,
+                 r->max_frame);
+        s->d->counters.frames_refused++;
+        session_fail(s, NODUS_ELIMIT, why);
+        return;
+    }
+    session_fail(s, NODUS_EPROTO, "bad frame length");
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     session_t *s = st->data;
@@ -95,6 +118,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     if (s->state == SESSION_CLOSED) return;
     if (nread < 0) {
+        /* a client gone without Bye while its tasks ran: crashed or killed (session_lost.c) */
+        if (s->state == SESSION_CLIENT && nread != UV_ENOBUFS)
+            session_log_lost(s, nread == UV_EOF ? "end of stream" : uv_strerror((int)nread));
         if (nread == UV_EOF)
             session_close(s, "end of stream", 0);
         else if (nread == UV_ENOBUFS)
@@ -114,7 +140,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         int rc = frame_reader_next(&s->reader, &payload, &len);
         if (rc == 0) break;
         if (rc < 0) {
-            session_fail(s, NODUS_EPROTO, "bad frame length");
+            fail_frame(s);
             break;
         }
         d->counters.messages_in++;
@@ -126,11 +152,16 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         const char *why = NULL;
         if (msg_validate(m, (unsigned)d->ncores, &why) < 0) {
             session_fail(s, NODUS_EPROTO, why ? why : "invalid message");
-        } else {
-            session_handle_msg(s, m);
+        } else if (session_handle_msg(s, m, NODUS_FRAME_HEADER + len)) {
+            continue; /* held back by the task limit: the session frees it */
         }
         nodus__v1__msg__free_unpacked(m, NULL);
     }
+}
+
+int session_read_start(session_t *s)
+{
+    return uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
 }
 
 /* Reads SO_PEERCRED, links the session into the daemon and starts reading. */
@@ -159,7 +190,7 @@ static void session_start(session_t *s)
     s->gid = cred.gid;
     s->pid = (uint32_t)cred.pid;
     LOG(LOG_DEBUG, "session", s->id, "accepted uid=%u pid=%u", s->uid, s->pid);
-    int rc = uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
+    int rc = session_read_start(s);
     if (rc < 0) {
         LOG(LOG_WARNING, "session", s->id, "cannot read: %s", uv_strerror(rc));
         session_close(s, "read start failed", 0);

@@ -77,5 +77,7 @@ task_t *task_create(uint64_t id, struct session *session);
 void task_ref(task_t *t);
 /* Drops a reference; frees the task (and its arrays) at zero. */
 void task_unref(task_t *t);
+/* Tasks allocated and not yet freed, daemon-wide (StatusReply.counters.live_tasks). */
+uint64_t task_live_count(void);
 
 #endif

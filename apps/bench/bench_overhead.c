@@ -118,5 +118,6 @@ int main(int argc, char **argv)
     }
     bench_report("nodus", &o, res[0].width, res[0].cores, res[0].ntasks, o.clients, secs);
     free(secs);
+    munmap(res, sizeof *res * (size_t)o.clients);
     return 0;
 }

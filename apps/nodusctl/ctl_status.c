@@ -204,6 +204,9 @@ void status_print_text(const Nodus__V1__StatusReply *r, FILE *out)
         status_print_sessions(r, out);
     else
         fputs("no sessions\n", out);
+    if (r->hidden_sessions)
+        fprintf(out, "%" PRIu32 " sessions of other users not shown (not an administrator)\n",
+                r->hidden_sessions);
 }
 
 void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
@@ -229,6 +232,9 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         json_bool(&j, "trace_recording", st->trace_recording);
         json_u64(&j, "trace_events", st->trace_events);
         json_u64(&j, "trace_capacity", st->trace_capacity);
+        json_u64(&j, "max_sessions_per_user", st->max_sessions_per_user);
+        json_u64(&j, "max_outstanding_tasks", st->max_outstanding_tasks);
+        json_u64(&j, "max_message_bytes", st->max_message_bytes);
         json_object_end(&j);
     }
 
@@ -267,6 +273,22 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
         json_u64(&j, "done", s->done);
         json_u64(&j, "core_ns", s->core_ns);
         json_seconds(&j, "core_s", s->core_ns);
+        json_u64(&j, "held_bytes", s->held_bytes);
+        json_bool(&j, "read_stopped", s->read_stopped);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_u64(&j, "hidden_sessions", r->hidden_sessions);
+
+    json_array_begin(&j, "users");
+    for (size_t i = 0; i < r->n_users; i++) {
+        const Nodus__V1__UserStatus *u = r->users[i];
+        json_object_begin(&j, NULL);
+        json_u64(&j, "uid", u->uid);
+        json_u64(&j, "sessions", u->sessions);
+        json_u64(&j, "outstanding", u->outstanding);
+        json_u64(&j, "peak_outstanding", u->peak_outstanding);
+        json_u64(&j, "throttled", u->throttled);
         json_object_end(&j);
     }
     json_array_end(&j);
@@ -318,6 +340,12 @@ void status_print_json(const Nodus__V1__StatusReply *r, FILE *out)
     json_u64(&j, "messages_out", k->messages_out);
     json_u64(&j, "bytes_in", k->bytes_in);
     json_u64(&j, "bytes_out", k->bytes_out);
+    json_u64(&j, "live_tasks", k->live_tasks);
+    json_u64(&j, "live_sessions", k->live_sessions);
+    json_u64(&j, "deps_segments", k->deps_segments);
+    json_u64(&j, "held_bytes", k->held_bytes);
+    json_u64(&j, "sessions_refused", k->sessions_refused);
+    json_u64(&j, "frames_refused", k->frames_refused);
     json_object_end(&j);
     json_object_end(&j);
 }

@@ -126,14 +126,22 @@ static void tasks_finished(nodus_t *n, size_t count)
         pthread_cond_broadcast(&n->space_cv);
 }
 
-/* Done (or DeviceDone) messages for ids[0..count), at most NODUS_MAX_DONE_PER_MSG each; CUDA
- * events, when given, travel beside their ids. */
+/* Wire size of one id in a Done, at most (a varint), and of one CudaEvent beside it. */
+#define DONE_ID_BYTES    10u
+#define DONE_EVENT_BYTES (2u + 11u + 6u + 2u + NODUS_CUDA_IPC_HANDLE_SIZE + 3u)
+
+/* Done (or DeviceDone) messages for ids[0..count), at most NODUS_MAX_DONE_PER_MSG each and
+ * within the daemon's frame limit (Welcome.max_frame: limits.max_message_bytes may be as low as
+ * 64 KiB); CUDA events, when given, travel beside their ids. */
 static int append_ids(nodus_t *n, frame_buf_t *out, bool device, uint64_t *ids, size_t count,
                       Nodus__V1__CudaEvent **events)
 {
+    size_t per_id = DONE_ID_BYTES + (events ? DONE_EVENT_BYTES : 0);
+    size_t fit = n->max_frame > 16 + per_id ? (n->max_frame - 16) / per_id : 1;
     for (size_t i = 0; i < count;) {
         size_t k = count - i;
         if (k > NODUS_MAX_DONE_PER_MSG) k = NODUS_MAX_DONE_PER_MSG;
+        if (k > fit) k = fit;
         Nodus__V1__Msg m = NODUS__V1__MSG__INIT;
         Nodus__V1__Done done = NODUS__V1__DONE__INIT;
         Nodus__V1__DeviceDone dd = NODUS__V1__DEVICE_DONE__INIT;

@@ -5,10 +5,12 @@
  * file is checked by it_timeline_check.
  *
  *   it_busy --tasks N --us D [--job NAME] [--chain] [--timeline FILE] [--cores K]
+ *           [--crash I]   task I's body raises SIGSEGV (a client crash, for the daemon's log)
  */
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@ typedef struct job {
     record_t *rec;
     unsigned us;
     char *chain_cell;
+    size_t crash_at; /* SIZE_MAX: none */
 } job_t;
 
 typedef struct task_arg {
@@ -49,6 +52,7 @@ static void busy_task(void *p)
     r->granted = nodus_task_core();
     r->ran_on = sched_getcpu();
     r->ncores = nodus_task_ncores();
+    if (a->idx == a->job->crash_at) raise(SIGSEGV);
     while (now_ns() - r->start_ns < a->job->us * 1000ull)
         ;
     r->end_ns = now_ns();
@@ -60,13 +64,12 @@ int main(int argc, char **argv)
     unsigned us = 1000, ncores = 1;
     const char *jobname = "it_busy", *timeline = NULL;
     int chain = 0;
-    static const struct option opts[] = {{"tasks", required_argument, 0, 'n'},
-                                         {"us", required_argument, 0, 'u'},
-                                         {"job", required_argument, 0, 'j'},
-                                         {"timeline", required_argument, 0, 't'},
-                                         {"chain", no_argument, 0, 'c'},
-                                         {"cores", required_argument, 0, 'k'},
-                                         {0, 0, 0, 0}};
+    size_t crash_at = SIZE_MAX;
+    static const struct option opts[] = {
+        {"tasks", required_argument, 0, 'n'}, {"us", required_argument, 0, 'u'},
+        {"job", required_argument, 0, 'j'},   {"timeline", required_argument, 0, 't'},
+        {"chain", no_argument, 0, 'c'},       {"cores", required_argument, 0, 'k'},
+        {"crash", required_argument, 0, 'x'}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -88,12 +91,15 @@ int main(int argc, char **argv)
         case 'k':
             ncores = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case 'x':
+            crash_at = strtoul(optarg, NULL, 10);
+            break;
         default:
             return 2;
         }
     }
 
-    job_t job = {.us = us};
+    job_t job = {.us = us, .crash_at = crash_at};
     job.rec = calloc(ntasks, sizeof *job.rec);
     task_arg_t *args = calloc(ntasks, sizeof *args);
     char cell = 0;

@@ -2,9 +2,11 @@
  * it_raw: speaks the wire protocol directly to check that nodusd drops a peer that breaks it,
  * answering with an Error first where it can.
  *
- *   it_raw SOCKET CASE     exit 0 when the daemon behaved as required for CASE
+ *   it_raw SOCKET CASE [ID]   exit 0 when the daemon behaved as required for CASE
  * CASE: submit-before-hello | bad-version | oversized-frame | zero-frame | garbage |
- *       second-hello | done-unknown | non-sequential-id | ctl-submit | ok (a correct session)
+ *       second-hello | done-unknown | non-sequential-id | ctl-submit | ok (a correct session) |
+ *       hello-refused (a client Hello answered with an Error, then dropped) |
+ *       done-foreign ID (Done for task ID, one another session runs: this session never had it)
  */
 #include <errno.h>
 #include <poll.h>
@@ -141,8 +143,8 @@ static int expect_welcome(frame_reader_t *r)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: it_raw SOCKET CASE\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: it_raw SOCKET CASE [ID]\n");
         return 2;
     }
     const char *c = argv[2];
@@ -185,13 +187,17 @@ int main(int argc, char **argv)
             send_msg(&m);
             rc = expect_dropped(&r, c);
         }
-    } else if (!strcmp(c, "done-unknown")) {
+    } else if (!strcmp(c, "hello-refused")) {
+        hello(&m, &h, 1, 1, NODUS__V1__ROLE__ROLE_CLIENT);
+        send_msg(&m);
+        rc = expect_dropped(&r, c);
+    } else if (!strcmp(c, "done-unknown") || !strcmp(c, "done-foreign")) {
         hello(&m, &h, 1, 1, NODUS__V1__ROLE__ROLE_CLIENT);
         send_msg(&m);
         if (expect_welcome(&r) == 0) {
             Nodus__V1__Msg d;
             Nodus__V1__Done done;
-            uint64_t id = 42;
+            uint64_t id = argc == 4 ? strtoull(argv[3], NULL, 10) : 42;
             nodus__v1__msg__init(&d);
             nodus__v1__done__init(&done);
             done.n_task_ids = 1;

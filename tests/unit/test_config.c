@@ -63,6 +63,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.lookahead_max_us, 200);
     assert_int_equal(c.max_sessions_per_user, 64);
     assert_int_equal(c.max_outstanding_tasks, 1000000);
+    assert_int_equal(c.max_message_bytes, 4u * 1024u * 1024u);
     assert_int_equal(c.devices_cuda, 1);
     assert_int_equal(c.devices_opencl, 1);
     assert_string_equal(c.devices_allow, "");
@@ -200,6 +201,10 @@ static void test_file_bad_values(void **state)
                       ":2: limits.max_sessions_per_user: out of range");
     expect_file_error("[limits]\nmax_outstanding_tasks = 1000000001\n",
                       ":2: limits.max_outstanding_tasks: out of range");
+    expect_file_error("[limits]\nmax_message_bytes = 4096\n",
+                      ":2: limits.max_message_bytes: out of range (65536-4194304)");
+    expect_file_error("[limits]\nmax_message_bytes = 4194305\n",
+                      ":2: limits.max_message_bytes: out of range");
     expect_file_error("[daemon]\nlog_level = loud\n", ":2: daemon.log_level: unknown log level");
     expect_file_error("[daemon]\nlog_level = 8\n", ":2: daemon.log_level: unknown log level");
     expect_file_error("[daemon]\ncores = 3-1\n", ":2: daemon.cores: not a CPU list");
@@ -506,6 +511,7 @@ static void test_print_round_trip(void **state)
                               "[limits]",
                               "max_sessions_per_user =",
                               "max_outstanding_tasks =",
+                              "max_message_bytes =",
                               "[devices]",
                               "cuda =",
                               "opencl =",
