@@ -14,8 +14,10 @@
  * applies to calls made outside tasks, and to parallel tasks: a multi-core body's BLAS calls
  * run on one thread. $NODUS_HOLD_BLAS=0 leaves OpenBLAS as it was (say, for a program that
  * submits parallel tasks and sets openblas_set_num_threads() itself). An OpenBLAS built with
- * OpenMP ignores openblas_set_num_threads() in favour of the calling thread's OpenMP team size,
- * which the OpenMP hold below sets to the task's cores: it is held per task either way.
+ * OpenMP (libopenblas0-openmp; Debian's default libopenblas0 is the pthread one) sizes each
+ * call by the calling thread's omp_get_max_threads(), which the OpenMP hold below sets to the
+ * task's cores, and its openblas_set_num_threads(1) here is an omp_set_num_threads(1) of the
+ * thread calling nodus_open(); that variant is not tested here.
  *
  * OpenMP: before each body, the worker sets its own thread's team size (omp_set_num_threads()
  * sets the calling thread's nthreads-var ICV, so bodies on other workers are not affected) to
