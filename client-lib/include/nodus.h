@@ -33,6 +33,19 @@
  * still be called. In a child forked after nodus_open(), calls on the parent's session return
  * NODUS_ECLOSED.
  *
+ * Threaded libraries in task bodies (docs/devices.md): a body may use OpenMP or a threaded BLAS
+ * without oversubscribing the node. Before each body, libnodus sets its worker thread's OpenMP
+ * team size (omp_set_num_threads(), a per-thread setting) to the task's granted core count, so
+ * a `#pragma omp parallel` in a one-core body runs alone and one in a parallel task's body runs
+ * one thread per granted core; team threads inherit the worker's affinity (the granted cores),
+ * and libnodus frees the worker's libgomp thread pool when the granted set changes, so that
+ * reused pool threads never run on cores granted since to other tasks. This holds for the
+ * OpenMP runtime the process has loaded at its first nodus_open() (GNU libgomp; with LLVM's
+ * libomp only the team size is set), and not with OMP_PROC_BIND or OMP_PLACES set (libgomp
+ * then pins team threads to its own places). A body's own num_threads clause or
+ * omp_set_num_threads() call wins, still inside the granted cores. OpenBLAS is set to one
+ * thread per call, process-wide. Regions started outside bodies keep OpenMP's defaults.
+ *
  * Environment:
  *   NODUS_SOCKET          daemon socket (else /run/nodus/nodusd.sock, else the per-user daemon)
  *   NODUS_NO_AUTOSTART    never start a per-user daemon (NODUS_ECONNECT instead)
@@ -47,6 +60,9 @@
  *   NODUS_DEBUG           print why a session broke (and each reconnect) to stderr
  *   NODUS_HOLD_BLAS       0: leave OpenBLAS's thread count alone; otherwise nodus_open() sets
  *                         a loaded OpenBLAS to 1 thread per call, as each task holds one core
+ *   NODUS_HOLD_OMP        0: leave OpenMP alone in bodies (default team: every CPU of the
+ *                         process); otherwise a body's OpenMP team has its granted core count
+ *                         and runs on the granted cores only (see above)
  */
 #ifndef NODUS_H
 #define NODUS_H
@@ -137,7 +153,8 @@ NODUS_EXPORT void nodus_task_attr_destroy(nodus_task_attr_t *attr);
 /* Higher priority runs first among this session's ready tasks (device work a device can take
  * now goes first: docs/devices.md). */
 NODUS_EXPORT int nodus_task_attr_set_priority(nodus_task_attr_t *attr, int priority);
-/* Cores the body needs at once (a parallel task); 1..number of daemon cores. */
+/* Cores the body needs at once (a parallel task); 1..number of daemon cores. The body's thread
+ * may run on all of them, and its OpenMP regions get one thread per granted core (see above). */
 NODUS_EXPORT int nodus_task_attr_set_cores(nodus_task_attr_t *attr, unsigned ncores);
 /* Label shown in status and traces; copied (at most 63 bytes kept). Tasks with the same label
  * share a performance model when the daemon chooses between implementations. */

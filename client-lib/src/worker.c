@@ -17,7 +17,9 @@
  *
  * A parallel task (ncores > 1) runs on the worker of its first core, with that thread's affinity
  * widened to every granted CPU while the body runs, so thread pools the body starts (OpenMP,
- * BLAS) inherit exactly the granted cores. The other granted cores' workers stay idle.
+ * BLAS) inherit exactly the granted cores. The other granted cores' workers stay idle. Before
+ * every body the worker holds its thread's OpenMP team to the granted core count and, when the
+ * granted set changed, frees its OpenMP thread pool (threadlibs.c says why).
  */
 #include "worker.h"
 
@@ -32,6 +34,7 @@
 #include "device.h"
 #include "done.h"
 #include "internal.h"
+#include "threadlibs.h"
 
 /* The task this thread is running, for nodus_task_*(); all zero outside a body. */
 typedef struct task_context {
@@ -50,6 +53,7 @@ typedef struct worker_affinity {
     cpu_set_t *wide; /* scratch for parallel tasks */
     size_t size;
     bool pinned;
+    threadlibs_omp_pool_t omp; /* what this thread's OpenMP pool was made under */
 } worker_affinity_t;
 
 static uint64_t now_ns(void)
@@ -135,6 +139,7 @@ static void affinity_init(worker_t *w, worker_affinity_t *a)
     a->size = n->cpuset_size;
     a->pin = CPU_ALLOC(n->cpu_worker_len);
     a->wide = CPU_ALLOC(n->cpu_worker_len);
+    threadlibs_omp_pool_init(&a->omp, a->size, n->cpu_worker_len);
     if (!a->pin || !a->wide) return; /* run unpinned */
     CPU_ZERO_S(a->size, a->pin);
     CPU_SET_S(w->cpu, a->size, a->pin);
@@ -146,6 +151,7 @@ static void affinity_free(worker_affinity_t *a)
 {
     if (a->pin) CPU_FREE(a->pin);
     if (a->wide) CPU_FREE(a->wide);
+    threadlibs_omp_pool_free(&a->omp);
 }
 
 /* A grant of a daemon that has since been lost: the body does not start (the next daemon may
@@ -183,6 +189,8 @@ static void run_item(worker_t *w, worker_affinity_t *a, grant_item_t *item)
     current.cpu0 = item->cpu0;
     current.ncores = item->ncores;
     current.cpus = item->ncores > 1 ? item->cpus : &current.cpu0;
+    /* this thread's affinity now: what OpenMP threads started by the body inherit */
+    threadlibs_omp_enter(&a->omp, a->pinned ? (widened ? a->wide : a->pin) : NULL, item->ncores);
 
     if (item->kind == NODUS_DEV_CPU) {
         /* a broken session runs no more bodies: the daemon no longer holds these cores for us */
