@@ -351,6 +351,8 @@ static int train_loop(train_t *tr, gpt2_loader_t *ld, gpt2_loader_t *val)
         printf("mean: %.1f ms/step, %.0f tok/s over %d steps (%s%s)\n", total_s / timed * 1e3,
                tokens * timed / total_s, timed, o->forkjoin ? "fork-join" : "tasks --impl ",
                o->forkjoin ? "" : train_impl_name(o->impl));
+    /* sessions recovered after nodusd restarted (docs/protocol.md, "Daemon restarts") */
+    if (tr->n && o->steps > 0) printf("reconnects: %u\n", nodus_reconnect_count(tr->n));
     if (val) {
         float vl;
         int nb;

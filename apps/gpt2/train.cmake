@@ -36,5 +36,10 @@ if(TARGET gpt2_io AND TARGET gpt2_cpu)
         LABELS "gpt2;integration" TIMEOUT 300 SKIP_RETURN_CODE 77
         ENVIRONMENT "${gpt2_train_env}")
     endforeach()
+    # nodusd SIGKILLed and restarted twice under a training run (issue 8)
+    add_test(NAME gpt2.restart COMMAND bash ${PROJECT_SOURCE_DIR}/tests/gpt2/test_gpt2_restart.sh)
+    set_tests_properties(gpt2.restart PROPERTIES
+      LABELS "gpt2;integration" TIMEOUT 300 SKIP_RETURN_CODE 77
+      ENVIRONMENT "${gpt2_train_env}")
   endif()
 endif()
