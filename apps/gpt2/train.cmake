@@ -16,7 +16,7 @@ if(TARGET gpt2_io AND TARGET gpt2_cpu)
     target_link_libraries(nodus-gpt2 PRIVATE gpt2_cuda CUDA::cudart)
     target_compile_definitions(nodus-gpt2 PRIVATE GPT2_TRAIN_CUDA)
   endif()
-  install(TARGETS nodus-gpt2 RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  nodus_install_app(nodus-gpt2 "nodus-gpt2: GPT-2 pre-training (llm.c's model) as nodus tasks")
 
   # One ctest entry per case, each against a private nodusd; a tiny model (L=2, C=32, NH=2,
   # maxT=32, V=50257) on a slice of the default corpus. Exit 77 (skipped) without
