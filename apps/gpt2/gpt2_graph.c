@@ -443,6 +443,28 @@ static int graph_priority(int kind)
     }
 }
 
+/* Whether running a task of this kind twice is harmless (nodus_task_attr_set_idempotent; only
+ * used after a daemon restart lost a started task's device outcome): the forward ops and the
+ * zeroing write their outputs from inputs they do not write; the backward ops accumulate (+=)
+ * and AdamW updates its parameters and moments in place, so a second run would count twice. */
+static bool graph_idempotent(int kind)
+{
+    switch (kind) {
+    case GPT2_PLAN_ZERO:
+    case GPT2_OP_ENCODER_FWD:
+    case GPT2_OP_LAYERNORM_FWD:
+    case GPT2_OP_MATMUL_FWD:
+    case GPT2_OP_ATTENTION_FWD:
+    case GPT2_OP_GELU_FWD:
+    case GPT2_OP_RESIDUAL_FWD:
+    case GPT2_OP_SOFTMAX_FWD:
+    case GPT2_OP_CROSSENTROPY_FWD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int graph_make_attrs(gpt2_graph_t *g)
 {
     unsigned impls = g->opts.impls;
@@ -452,6 +474,7 @@ static int graph_make_attrs(gpt2_graph_t *g)
         nodus_task_attr_t *a = g->attr[k];
         nodus_task_attr_set_priority(a, graph_priority(k));
         nodus_task_attr_set_label(a, k == GPT2_PLAN_ZERO ? "zero" : gpt2_op_name(k));
+        nodus_task_attr_set_idempotent(a, graph_idempotent(k));
         if (k == GPT2_PLAN_ZERO) {
 #ifdef GPT2_TRAIN_CUDA
             if (impls & GPT2_GRAPH_CUDA)

@@ -351,6 +351,8 @@ static int train_loop(train_t *tr, gpt2_loader_t *ld, gpt2_loader_t *val)
         printf("mean: %.1f ms/step, %.0f tok/s over %d steps (%s%s)\n", total_s / timed * 1e3,
                tokens * timed / total_s, timed, o->forkjoin ? "fork-join" : "tasks --impl ",
                o->forkjoin ? "" : train_impl_name(o->impl));
+    /* sessions recovered after nodusd restarted (docs/protocol.md, "Daemon restarts") */
+    if (tr->n && o->steps > 0) printf("reconnects: %u\n", nodus_reconnect_count(tr->n));
     if (val) {
         float vl;
         int nb;
@@ -428,6 +430,21 @@ static void train_usage(FILE *f)
             "  --quiet             no set-up lines\n");
 }
 
+static void train_sample_usage(FILE *f)
+{
+    fprintf(f, "usage: nodus-gpt2 sample --model M [options]\n"
+               "  --model PATH        llm.c model file or checkpoint\n"
+               "  --sample-len N      tokens to generate (32)\n"
+               "  --greedy            take the most likely token instead of drawing one\n"
+               "  --seed N            sampling seed (1337)\n"
+               "  --tokenizer PATH    llm.c tokenizer file (default gpt2_tokenizer.bin beside M)\n"
+               "  --impl cpu|opencl|cuda|mixed   kernels the tasks offer (cpu)\n"
+               "  --forkjoin          the OpenMP fork-join baseline instead of nodus tasks\n"
+               "  --b-gran N, --t-gran N, --oc-split N   task cut, as for train\n"
+               "  --socket PATH       nodusd socket (default: discovery, see nodus.h)\n"
+               "  --quiet             no set-up lines\n");
+}
+
 /* If argv[*i] is option `name` ("--name V" or "--name=V"), sets *value and advances *i. */
 static bool train_opt(int argc, char **argv, int *i, const char *name, const char **value)
 {
@@ -462,15 +479,16 @@ static bool train_float(const char *s, float *out)
     return true;
 }
 
-/* Parses argv into *o (defaults already set): 0, 1 after --help, 2 for a usage error. */
-static int train_parse(int argc, char **argv, gpt2_train_opts_t *opts)
+/* Parses argv into *o (defaults already set): 0, 1 after --help, 2 for a usage error. `usage`
+ * prints the subcommand's help. */
+static int train_parse(int argc, char **argv, gpt2_train_opts_t *opts, void (*usage)(FILE *))
 {
     gpt2_train_opts_t o = *opts;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
         bool ok = true;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            train_usage(stdout);
+            usage(stdout);
             return 1;
         } else if (!strcmp(a, "--shuffle")) {
             o.shuffle = true;
@@ -533,12 +551,14 @@ static int train_parse(int argc, char **argv, gpt2_train_opts_t *opts)
         } else if (train_opt(argc, argv, &i, "--oc-split", &v)) {
             ok = train_int(v, 1, &o.oc_split);
         } else {
-            fprintf(stderr, "nodus-gpt2 train: unknown option %s\n", a);
-            train_usage(stderr);
+            fprintf(stderr, "nodus-gpt2 %s: unknown option %s\n",
+                    usage == train_usage ? "train" : "sample", a);
+            usage(stderr);
             return 2;
         }
         if (!ok) {
-            fprintf(stderr, "nodus-gpt2 train: bad value for %s\n", a);
+            fprintf(stderr, "nodus-gpt2 %s: bad value for %s\n",
+                    usage == train_usage ? "train" : "sample", a);
             return 2;
         }
     }
@@ -550,7 +570,7 @@ int gpt2_train_main(int argc, char **argv)
 {
     gpt2_train_opts_t o;
     gpt2_train_defaults(&o);
-    int rc = train_parse(argc, argv, &o);
+    int rc = train_parse(argc, argv, &o, train_usage);
     if (rc != 0) return rc == 1 ? 0 : rc;
     if (!o.model || !o.data) {
         fprintf(stderr, "nodus-gpt2 train: --model and --data are required\n");
@@ -568,11 +588,10 @@ int gpt2_sample_main(int argc, char **argv)
     o.batch = 1;
     o.out = "";
     o.seq = 0;
-    int rc = train_parse(argc, argv, &o);
+    int rc = train_parse(argc, argv, &o, train_sample_usage);
     if (rc != 0) return rc == 1 ? 0 : rc;
     if (!o.model || o.data || o.val || o.steps != 0) {
-        fprintf(stderr, "usage: nodus-gpt2 sample --model M [--sample-len N] [--greedy] "
-                        "[--seed S] [--tokenizer PATH] [--impl ...] [--forkjoin]\n");
+        train_sample_usage(stderr);
         return 2;
     }
     if (o.seq == 0) o.seq = o.sample_len + 1; /* the forward passes cover the sample */

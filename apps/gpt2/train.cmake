@@ -16,7 +16,7 @@ if(TARGET gpt2_io AND TARGET gpt2_cpu)
     target_link_libraries(nodus-gpt2 PRIVATE gpt2_cuda CUDA::cudart)
     target_compile_definitions(nodus-gpt2 PRIVATE GPT2_TRAIN_CUDA)
   endif()
-  install(TARGETS nodus-gpt2 RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  nodus_install_app(nodus-gpt2 "nodus-gpt2: GPT-2 pre-training (llm.c's model) as nodus tasks")
 
   # One ctest entry per case, each against a private nodusd; a tiny model (L=2, C=32, NH=2,
   # maxT=32, V=50257) on a slice of the default corpus. Exit 77 (skipped) without
@@ -36,5 +36,10 @@ if(TARGET gpt2_io AND TARGET gpt2_cpu)
         LABELS "gpt2;integration" TIMEOUT 300 SKIP_RETURN_CODE 77
         ENVIRONMENT "${gpt2_train_env}")
     endforeach()
+    # nodusd SIGKILLed and restarted twice under a training run (issue 8)
+    add_test(NAME gpt2.restart COMMAND bash ${PROJECT_SOURCE_DIR}/tests/gpt2/test_gpt2_restart.sh)
+    set_tests_properties(gpt2.restart PROPERTIES
+      LABELS "gpt2;integration" TIMEOUT 300 SKIP_RETURN_CODE 77
+      ENVIRONMENT "${gpt2_train_env}")
   endif()
 endif()
