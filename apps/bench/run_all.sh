@@ -10,12 +10,18 @@
 #   metg.{csv,md,png}   run_metg.sh: METG(50%) of the three runtimes
 #   interference.*      run_interference.sh: OpenBLAS in tasks, held or not
 #   fig5.txt            run_fig5.sh: the source paper's Figure 5 (device tasks)
-#   cosched-*/          run_cosched.sh: the co-scheduling runs (2 HPCCG + 1 GPT-2, then 4 and 8
-#                       jobs) with their Gantt charts, when the apps are built; stand-ins if not
+#   hpccg.md            apps/hpccg/bench_hpccg.sh: HPCCG MFLOPS, tasks vs fork-join, per --impl
+#   gpt2.md             apps/gpt2/bench_gpt2.sh: GPT-2 ms/step, tasks vs fork-join, per --impl,
+#                       the T_GRAN sweep (Figure 13)
+#   cosched-{3,4,8}/    run_cosched.sh --apps N: 2 HPCCG + 1 GPT-2, then 4 and 8 jobs of the same
+#                       mix, four ways, with their Gantt charts (stand-ins without the apps)
+#   soak.{csv,png,txt}  bench_soak.sh: 32 clients x 100k tasks (QUICK: 8 x 20k)
+# With a GPU, GPU=1 adds the CUDA rows of hpccg.md and gpt2.md.
 set -euo pipefail
 build=${1:-build}
 out=${2:-docs/bench}
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 mkdir -p "$out"
 quick=${QUICK:-0}
 step() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
@@ -44,36 +50,44 @@ rc=0
 step fig5
 "$here/run_fig5.sh" "$build" 40 "$runs" >"$out/fig5.txt"
 
-step cosched
-# The applications' co-scheduling runs need HPCCG and GPT-2 built and GPT-2's data; sizes are
-# chosen for about a minute on the development machine; GPT2_ARGS gives the training run's
-# arguments after `train` (--model, --data, --batch, --seq, --steps). COSCHED_JOBS (a file of
-# NAME=CMD[|FORKJOIN_CMD] lines) overrides the job list.
-if [ -n "${COSCHED_JOBS:-}" ]; then
-    mapfile -t jobs <"$COSCHED_JOBS"
-elif [ -x "$build/apps/hpccg/nodus-hpccg" ] && [ -x "$build/apps/gpt2/nodus-gpt2" ] &&
-    [ -n "${GPT2_ARGS:-}" ]; then
-    jobs=("hpccg-1=nodus-hpccg 96 96 96 --impl cpu --tasks 32"
-        "hpccg-2=nodus-hpccg 96 96 96 --impl cpu --tasks 32"
-        "gpt2=nodus-gpt2 train $GPT2_ARGS")
-else
-    echo "run_all.sh: co-scheduling with stand-in jobs (no HPCCG/GPT-2 build or no GPT2_ARGS)" >&2
-    jobs=() # run_cosched.sh's stand-ins
+step hpccg
+if [ -x "$build/apps/hpccg/nodus-hpccg" ]; then
+    if [ "$quick" = 1 ]; then grids=(64); else grids=(64 128); fi
+    "$root/apps/hpccg/bench_hpccg.sh" "$build" 3 "${grids[@]}" >"$out/hpccg.md"
 fi
-"$here/run_cosched.sh" --build "$build" --out "$out/cosched-3" \
-    --title "3 jobs through nodusd ($(nproc) cores)" "${jobs[@]}" >/dev/null
+step gpt2
+if [ -x "$build/apps/gpt2/nodus-gpt2" ]; then
+    gpu_arg=()
+    [ "${GPU:-0}" = 0 ] || gpu_arg=(--gpu)
+    "$root/apps/gpt2/bench_gpt2.sh" "$build" "$((quick == 1 ? 3 : 6))" "$build/gpt2-bench" \
+        "${gpu_arg[@]}" >/dev/null
+    cp "$build/gpt2-bench/bench_gpt2.md" "$out/gpt2.md"
+fi
+
+step cosched
+# the issue's mix (every third job a GPT-2 training run, the others HPCCG solvers) when both
+# applications are built, else run_cosched.sh's stand-ins; COSCHED_JOBS (a file of
+# NAME=CMD[|FORKJOIN_CMD] lines) overrides the job list
+jobs=()
+[ -z "${COSCHED_JOBS:-}" ] || mapfile -t jobs <"$COSCHED_JOBS"
 if [ "${#jobs[@]}" -gt 0 ]; then
-    for n in 4 8; do
-        more=()
-        for ((i = 0; i < n; i++)); do
-            j=${jobs[$((i % ${#jobs[@]}))]}
-            more+=("${j%%=*}-$i=${j#*=}")
-        done
-        "$here/run_cosched.sh" --build "$build" --out "$out/cosched-$n" \
-            --title "$n jobs through nodusd ($(nproc) cores)" "${more[@]}" >/dev/null
+    "$here/run_cosched.sh" --build "$build" --out "$out/cosched-3" \
+        --title "${#jobs[@]} jobs through nodusd ($(nproc) cores)" "${jobs[@]}" >/dev/null
+elif [ -x "$build/apps/hpccg/nodus-hpccg" ] && [ -x "$build/apps/gpt2/nodus-gpt2" ]; then
+    for n in 3 4 8; do
+        "$here/run_cosched.sh" --build "$build" --out "$out/cosched-$n" --apps "$n" \
+            --title "$n jobs through nodusd ($(nproc) cores)" >/dev/null
     done
+else
+    echo "run_all.sh: co-scheduling with stand-in jobs (HPCCG or GPT-2 not built)" >&2
+    "$here/run_cosched.sh" --build "$build" --out "$out/cosched-3" \
+        --title "3 stand-in jobs through nodusd ($(nproc) cores)" >/dev/null
 fi
 # the traces are large and regenerable: the Gantt charts stay, the JSON goes
 rm -f "$out"/cosched-*/cosched-trace.json
+step soak
+if [ "$quick" = 1 ]; then soak=(--clients 8 --tasks 20000); else soak=(--clients 32 --tasks 100000); fi
+"$here/bench_soak.sh" --build "$build" "${soak[@]}" --csv "$out/soak.csv" \
+    --png "$out/soak.png" >"$out/soak.txt"
 step finished
 ls "$out" >&2

@@ -7,15 +7,25 @@
 #            (taskset + OMP_NUM_THREADS; with more jobs than cores, jobs share cores round-robin)
 #   seq      the fork-join jobs one after another, each with all cores
 # and prints a markdown table of each job's wall time and the makespan per mode, beside the
-# ideal bound.
+# ideal bound, and each job's result line.
 #
 #   apps/bench/run_cosched.sh [--build DIR] [--out DIR] [--modes "nodus oversub split seq"]
-#                             [--title TEXT] JOB...
+#                             [--title TEXT] [--status-after S] [--apps N | JOB...]
 #   JOB: NAME=COMMAND[|FORKJOIN_COMMAND]
-# COMMAND runs the job through nodus; FORKJOIN_COMMAND its OpenMP fork-join variant (default:
-# COMMAND --forkjoin). Commands are bash command lines, run from the build directory's apps/
-# folders on PATH, e.g. 'cg1=nodus-hpccg 64 64 64 --impl cpu --tasks 16'. Without JOBs, three
-# stand-ins built from the benchmark drivers (two stencils and a chain of compute tasks).
+# --apps N: the issue's job mix, N jobs of which every third is a GPT-2 training run and the
+# others HPCCG solvers (N=3: two HPCCG and one GPT-2; the default when no JOB is given):
+#   hpccg-K  nodus-hpccg $HPCCG_N^3 (96), 150 iterations, --tasks $HPCCG_TASKS (8) through
+#            nodusd; `--forkjoin --standalone` (plain OpenMP) otherwise
+#   gpt2-K   nodus-gpt2 train, L=4 NH=4 C=256 (GPT-2's vocabulary), batch 4 x 64, $GPT2_STEPS
+#            (10) steps on the jargon file, tasks through nodusd; `--forkjoin` otherwise. Its
+#            data (tokens, model) is prepared once into $COSCHED_DATA (default BUILD/cosched-data)
+#            from the BPE files of scripts/fetch-gpt2-tokenizer.sh ($GPT2_BPE_DIR, else data/gpt2)
+# A JOB's COMMAND runs it through nodus; FORKJOIN_COMMAND its OpenMP fork-join variant (default:
+# COMMAND --forkjoin). Commands are bash command lines with the build directory's apps/ folders
+# on PATH, each run in a directory of its own, e.g. 'cg1=nodus-hpccg 64 64 64 --tasks 16'.
+# A job's result is the last line of its output that matches $COSCHED_RESULT (an ERE; the apps'
+# residual and loss lines with --apps, else any line).
+# --status-after S prints `nodusctl status` S seconds into the nodus run (the demo's snapshot).
 #
 # Ideal bound: total CPU work / cores. The CPU work of a job is the user + system time it took in
 # the sequential run (all cores to itself, fork-join): an estimate from above, since idle OpenMP
@@ -29,14 +39,19 @@ build=build
 out=""
 modes="nodus oversub split seq"
 title="co-scheduled jobs through nodusd"
+apps=""
+status_after=""
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --title) title=$2; shift 2 ;;
+    --apps) apps=$2; shift 2 ;;
+    --status-after) status_after=$2; shift 2 ;;
     --) shift; break ;;
-    -*) echo "usage: $0 [--build DIR] [--out DIR] [--modes LIST] [--title T] NAME=CMD[|FJCMD]..." >&2
+    -*) echo "usage: $0 [--build DIR] [--out DIR] [--modes LIST] [--title T] [--status-after S]" \
+            "[--apps N | NAME=CMD[|FJCMD]...]" >&2
         exit 2 ;;
     *) break ;;
     esac
@@ -53,11 +68,40 @@ for d in bench hpccg gpt2 examples nodusctl; do
     [ -d "$build/apps/$d" ] && PATH=$build/apps/$d:$PATH
 done
 export PATH
-if [ $# -eq 0 ]; then
-    # stand-ins until the real applications run here: stencils of compute-bound tasks
-    set -- "stencil-a=nodus-bench-overhead --pattern stencil --tasks 2000 --iters 200000 --reps 1|nodus-bench-omp --pattern stencil --tasks 2000 --iters 200000 --reps 1" \
-        "stencil-b=nodus-bench-overhead --pattern stencil --tasks 2000 --iters 200000 --reps 1|nodus-bench-omp --pattern stencil --tasks 2000 --iters 200000 --reps 1" \
-        "indep-c=nodus-bench-overhead --pattern indep --tasks 2400 --iters 200000 --reps 1|nodus-bench-omp --pattern indep --tasks 2400 --iters 200000 --reps 1"
+[ $# -gt 0 ] || [ -n "$apps" ] || apps=3
+result_ere=${COSCHED_RESULT:-.}
+if [ -n "$apps" ]; then
+    [ $# -eq 0 ] || { echo "--apps and JOBs exclude each other" >&2; exit 2; }
+    for app in hpccg gpt2; do
+        [ -x "$build/apps/$app/nodus-$app" ] || { echo "no $build/apps/$app/nodus-$app" >&2; exit 1; }
+    done
+    hn=${HPCCG_N:-96} ht=${HPCCG_TASKS:-8} gsteps=${GPT2_STEPS:-10}
+    data=${COSCHED_DATA:-$build/cosched-data}
+    mkdir -p "$data"
+    data=$(cd "$data" && pwd)
+    if [ ! -s "$data/jargon.bin" ]; then
+        "$build/apps/gpt2/nodus-gpt2" prepare --quiet --bpe-dir "${GPT2_BPE_DIR:-$root/data/gpt2}" \
+            "$data/jargon.bin.tmp" >&2 || {
+            echo "GPT-2 data: run scripts/fetch-gpt2-tokenizer.sh first (or set GPT2_BPE_DIR)" >&2
+            exit 1
+        }
+        mv "$data/jargon.bin.tmp" "$data/jargon.bin"
+    fi
+    [ -s "$data/small.bin" ] || "$build/apps/gpt2/nodus-gpt2" init --out "$data/small.bin" \
+        --layers 4 --heads 4 --channels 256 --max-seq 64 --vocab 50257 --seed 1337 >/dev/null
+    gpt2="nodus-gpt2 train --model $data/small.bin --data $data/jargon.bin --batch 4 --seq 64"
+    gpt2+=" --steps $gsteps --sample-len 0 --out ''"
+    nh=0 ng=0
+    for ((i = 0; i < apps; i++)); do
+        if ((i % 3 == 2)); then
+            ng=$((ng + 1))
+            set -- "$@" "gpt2-$ng=$gpt2|$gpt2 --forkjoin"
+        else
+            nh=$((nh + 1))
+            set -- "$@" "hpccg-$nh=nodus-hpccg $hn $hn $hn --tasks $ht|nodus-hpccg $hn $hn $hn --forkjoin --standalone"
+        fi
+    done
+    result_ere=${COSCHED_RESULT:-^Final residual|^step [0-9]+/[0-9]+: loss}
 fi
 names=() cmds=() fjcmds=()
 for spec in "$@"; do
@@ -84,8 +128,9 @@ calc() { awk "BEGIN { printf \"%.6f\", ($1) }"; }
 run_job() {
     local mode=$1 i=$2 cmd=$3 rc=0
     shift 3
-    local TIMEFORMAT='%R %U %S'
-    { time env "$@" bash -c "$cmd" >"$out/$mode-${names[$i]}.log" 2>&1 || rc=$?; } \
+    local TIMEFORMAT='%R %U %S' dir=$bench_dir/run/$mode-$i
+    mkdir -p "$dir"
+    { time env "$@" bash -c "cd '$dir' && $cmd" >"$out/$mode-${names[$i]}.log" 2>&1 || rc=$?; } \
         2>"$bench_dir/$mode-$i.time"
     if [ $rc -ne 0 ]; then
         echo "job ${names[$i]} ($mode) failed with status $rc; its log:" >&2
@@ -144,7 +189,15 @@ for mode in $modes; do
     nodus)
         bench_start_daemon
         nodusctl --socket "$NODUS_SOCKET" trace start --capacity 1000000 >/dev/null
+        if [ -n "$status_after" ]; then
+            (sleep "$status_after"
+             echo "nodusctl status, $status_after s into the run through nodusd:"
+             nodusctl --socket "$NODUS_SOCKET" status 2>&1 | sed 's/^/    /') >"$out/cosched-status.txt" &
+            snap=$!
+        fi
         run_together nodus
+        [ -z "$status_after" ] || wait "$snap" || true
+        [ ! -s "$out/cosched-status.txt" ] || cat "$out/cosched-status.txt"
         nodusctl --socket "$NODUS_SOCKET" trace stop "$out/cosched-trace.json" >/dev/null
         bench_stop_daemon
         if py=$(bench_python 2>/dev/null); then
@@ -192,14 +245,15 @@ declare -A mode_label=([nodus]="through nodusd" [oversub]="oversubscribed"
         printf 'Ideal bound: %.2f s = CPU work %.2f s / %d cores (longest job alone: %.2f s).\n' \
             "$bound" "$work" "$ncores" "$longest"
     fi
-    if [[ " $modes " == *" nodus "* ]]; then
-        echo
-        echo "Each job's last line of output, through nodusd:"
-        echo
-        for ((i = 0; i < njobs; i++)); do
-            echo "- ${names[$i]}: \`$(tail -n 1 "$out/nodus-${names[$i]}.log")\`"
+    echo
+    echo "Each job's result (the last line of its output matching /$result_ere/):"
+    echo
+    for ((i = 0; i < njobs; i++)); do
+        for m in $modes; do
+            line=$(grep -E -- "$result_ere" "$out/$m-${names[$i]}.log" | tail -n 1) || true
+            echo "- ${names[$i]}, ${mode_label[$m]}: \`${line:-(none)}\`"
         done
-    fi
+    done
     echo
     echo "$njobs jobs, $ncores cores, $(date -u +%Y-%m-%d)."
 } >"$out/cosched.md"
