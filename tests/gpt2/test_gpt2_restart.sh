@@ -43,11 +43,6 @@ args=(train --model "$WORK/model.bin" --data "$WORK/train.bin" --batch 4 --seq 3
 losses() {
     sed -n 's/^\(step [0-9]*\/[0-9]*: loss [0-9.]*\) .*/\1/p' "$WORK/$1.log"
 }
-# session_done: tasks the daemon completed for nodus-gpt2's session (0 when there is none)
-session_done() {
-    "$NODUSCTL" --socket "$SOCK" status --json 2>/dev/null |
-        jq '[.sessions[] | select(.job == "nodus-gpt2" and .role == "client") | .done] | add // 0'
-}
 
 start_daemon --cores 2
 export NODUS_SOCKET="$SOCK" NODUS_RECONNECT_TIMEOUT=20
@@ -59,30 +54,7 @@ export NODUS_SOCKET="$SOCK" NODUS_RECONNECT_TIMEOUT=20
 # the same run, the daemon killed under it and restarted 0.2 s later, twice
 "$G" "${args[@]}" --out "$WORK/run.bin" >"$WORK/run.log" 2>&1 &
 app=$!
-kills=0
-while [ $kills -lt $kills_wanted ]; do
-    done_now=""
-    deadline=$((SECONDS + 60))
-    while [ $SECONDS -lt $deadline ]; do
-        kill -0 $app 2>/dev/null || break
-        done_now=$(session_done)
-        [ -n "$done_now" ] && [ "$done_now" -ge $after ] && break
-        sleep 0.01
-    done
-    kill -0 $app 2>/dev/null || break
-    if [ -z "$done_now" ] || [ "$done_now" -lt $after ]; then
-        fail "no progress of nodus-gpt2 ($app)"
-    fi
-    kill -KILL "$DAEMON_PID"
-    wait "$DAEMON_PID" 2>/dev/null || true
-    DAEMON_PID=""
-    kill -0 $app 2>/dev/null || fail "nodus-gpt2 ended with the daemon"
-    kills=$((kills + 1))
-    echo "kill $kills: nodusd SIGKILLed after $done_now nodus-gpt2 tasks on it," \
-        "$(grep -c '^step ' "$WORK/run.log") steps printed"
-    sleep 0.2
-    start_daemon --cores 2
-done
+kill_daemon_under $app nodus-gpt2 $after $kills_wanted --cores 2
 rc=0
 wait $app || rc=$?
 app=""

@@ -48,11 +48,6 @@ kills_wanted=2
 value() {
     grep -m1 "^$2: " "$1" | sed 's/^[^:]*: //'
 }
-# session_done: tasks the daemon completed for the hpccg sessions (0 when there is none)
-session_done() {
-    "$NODUSCTL" --socket "$SOCK" status --json 2>/dev/null |
-        jq '[.sessions[] | select(.job == "hpccg" and .role == "client") | .done] | add // 0'
-}
 
 start_daemon --cores 2
 
@@ -65,27 +60,7 @@ export NODUS_RECONNECT_TIMEOUT=20
 "${launch[@]}" "$HPCCG" "${args[@]}" --yaml "$WORK/run.yaml" >/dev/null \
     2>"$WORK/run.err" &
 app=$!
-kills=0
-while [ $kills -lt $kills_wanted ]; do
-    done_now=""
-    deadline=$((SECONDS + 60))
-    while [ $SECONDS -lt $deadline ]; do
-        kill -0 $app 2>/dev/null || break
-        done_now=$(session_done)
-        [ -n "$done_now" ] && [ "$done_now" -ge $after ] && break
-        sleep 0.01
-    done
-    kill -0 $app 2>/dev/null || break
-    [ -n "$done_now" ] && [ "$done_now" -ge $after ] || fail "no progress of nodus-hpccg ($app)"
-    kill -KILL "$DAEMON_PID"
-    wait "$DAEMON_PID" 2>/dev/null || true
-    DAEMON_PID=""
-    kill -0 $app 2>/dev/null || fail "nodus-hpccg ended with the daemon"
-    kills=$((kills + 1))
-    echo "kill $kills: nodusd SIGKILLed after $done_now hpccg tasks on it, $app still running"
-    sleep 0.2
-    start_daemon --cores 2
-done
+kill_daemon_under $app hpccg $after $kills_wanted --cores 2
 rc=0
 wait $app || rc=$?
 app=""

@@ -53,6 +53,38 @@ start_daemon() {
     fail "nodusd did not start listening on $SOCK"
 }
 
+# kill_daemon_under APP JOB AFTER KILLS [nodusd args...]: SIGKILLs the daemon KILLS times while
+# process APP runs, each time once the sessions of job JOB on the current daemon have completed
+# AFTER tasks (nodusctl status; needs jq), and restarts it on the same socket 0.2 s later with
+# the nodusd args. Sets `kills` to the kills done: fewer when APP ended first. Fails when APP
+# makes no progress for 60 s or dies with the daemon.
+kill_daemon_under() {
+    local app=$1 job=$2 after=$3 wanted=$4 done_now deadline
+    shift 4
+    kills=0
+    while [ "$kills" -lt "$wanted" ]; do
+        done_now=""
+        deadline=$((SECONDS + 60))
+        while [ $SECONDS -lt $deadline ]; do
+            kill -0 "$app" 2>/dev/null || break
+            done_now=$(status_json 2>/dev/null | jq --arg job "$job" \
+                '[.sessions[] | select(.job == $job and .role == "client") | .done] | add // 0')
+            [ -n "$done_now" ] && [ "$done_now" -ge "$after" ] && break
+            sleep 0.01
+        done
+        kill -0 "$app" 2>/dev/null || break
+        [ -n "$done_now" ] && [ "$done_now" -ge "$after" ] || fail "no progress of $job ($app)"
+        kill -KILL "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null || true
+        DAEMON_PID=""
+        kill -0 "$app" 2>/dev/null || fail "$job ($app) ended with the daemon"
+        kills=$((kills + 1))
+        echo "kill $kills: nodusd SIGKILLed after $done_now $job tasks on it"
+        sleep 0.2
+        start_daemon "$@"
+    done
+}
+
 # status_json: prints nodusctl's JSON status
 status_json() {
     "$NODUSCTL" --socket "$SOCK" status --json
