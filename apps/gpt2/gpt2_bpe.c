@@ -18,12 +18,12 @@
  * Each piece's ids are cached by its bytes, so a corpus costs one BPE per distinct word.
  */
 #include "gpt2_bpe.h"
+#include "gpt2_file.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <json-c/json.h>
 #include <pcre2.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,18 +80,6 @@ struct gpt2_bpe {
     bpe_cand_t *heap;
     size_t scratch_cap, heap_len, heap_cap;
 };
-
-static void bpe_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void bpe_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Grows *buf (elements of `size` bytes) to hold at least `need`; 0 or -ENOMEM. */
 static int bpe_reserve(void **buf, size_t *cap, size_t need, size_t size)
@@ -254,7 +242,7 @@ static int bpe_slurp(const char *path, char **buf, size_t *len, char *err, size_
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        bpe_seterr(err, errlen, "%s: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
     char *data = NULL;
@@ -275,7 +263,7 @@ static int bpe_slurp(const char *path, char **buf, size_t *len, char *err, size_
     fclose(f);
     if (rc != 0) {
         free(data);
-        bpe_seterr(err, errlen, "%s: cannot read", path);
+        gpt2_seterr(err, errlen, "%s: cannot read", path);
         return rc;
     }
     data[n] = '\0';
@@ -293,18 +281,18 @@ static int bpe_load_vocab(gpt2_bpe_t *bpe, const char *path, const int16_t table
         FILE *f = fopen(path, "rb");
         if (!f) {
             int e = errno;
-            bpe_seterr(err, errlen, "%s: %s", path, strerror(e));
+            gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
             return -e;
         }
         fclose(f);
-        bpe_seterr(err, errlen, "%s: not JSON: %s", path, json_util_get_last_err());
+        gpt2_seterr(err, errlen, "%s: not JSON: %s", path, json_util_get_last_err());
         return -EINVAL;
     }
     int rc = 0;
     size_t n =
         json_object_is_type(root, json_type_object) ? (size_t)json_object_object_length(root) : 0;
     if (n == 0 || n > (1u << 24)) {
-        bpe_seterr(err, errlen, "%s: not an object of tokens", path);
+        gpt2_seterr(err, errlen, "%s: not an object of tokens", path);
         json_object_put(root);
         return -EINVAL;
     }
@@ -319,8 +307,8 @@ static int bpe_load_vocab(gpt2_bpe_t *bpe, const char *path, const int16_t table
         size_t klen = strlen(key);
         int64_t id = json_object_get_int64(val);
         if (!json_object_is_type(val, json_type_int) || id < 0 || id >= (int64_t)n) {
-            bpe_seterr(err, errlen, "%s: token \"%.40s\" has an id that is not in 0..%zu", path,
-                       key, n - 1);
+            gpt2_seterr(err, errlen, "%s: token \"%.40s\" has an id that is not in 0..%zu", path,
+                        key, n - 1);
             rc = -EINVAL;
             break;
         }
@@ -330,15 +318,15 @@ static int bpe_load_vocab(gpt2_bpe_t *bpe, const char *path, const int16_t table
         }
         int blen = bpe_decode_key(table, key, klen, key_bytes);
         if (blen <= 0) {
-            bpe_seterr(err, errlen, "%s: token \"%.40s\" is not in GPT-2's byte alphabet", path,
-                       key);
+            gpt2_seterr(err, errlen, "%s: token \"%.40s\" is not in GPT-2's byte alphabet", path,
+                        key);
             rc = -EINVAL;
             break;
         }
         uint64_t h = bpe_hash(key_bytes, (size_t)blen);
         if (bytes[id] || strmap_slot(vocab, key_bytes, (size_t)blen, h)->hash != 0) {
-            bpe_seterr(err, errlen, "%s: token \"%.40s\" or its id %lld appears twice", path, key,
-                       (long long)id);
+            gpt2_seterr(err, errlen, "%s: token \"%.40s\" or its id %lld appears twice", path, key,
+                        (long long)id);
             rc = -EINVAL;
             break;
         }
@@ -368,7 +356,7 @@ static int bpe_load_vocab(gpt2_bpe_t *bpe, const char *path, const int16_t table
         }
         bpe->tok_off[n] = off;
     }
-    if (rc == -ENOMEM) bpe_seterr(err, errlen, "%s: out of memory", path);
+    if (rc == -ENOMEM) gpt2_seterr(err, errlen, "%s: out of memory", path);
     for (size_t i = 0; bytes && i < n; i++)
         free(bytes[i]);
     free(bytes);
@@ -397,7 +385,7 @@ static int bpe_load_merges(gpt2_bpe_t *bpe, const char *path, const int16_t tabl
     unsigned char *buf = malloc(len + 1);
     if (!bpe->merges || !made_by || !buf) {
         rc = -ENOMEM;
-        bpe_seterr(err, errlen, "%s: out of memory", path);
+        gpt2_seterr(err, errlen, "%s: out of memory", path);
         goto out;
     }
     memset(bpe->merges, 0xff, bpe->merges_cap * sizeof(bpe_merge_t));
@@ -426,15 +414,15 @@ static int bpe_load_merges(gpt2_bpe_t *bpe, const char *path, const int16_t tabl
             ids[k] = (int32_t)s->val_off;
         }
         if (blen <= 0) {
-            bpe_seterr(err, errlen, "%s:%d: not a merge of two tokens whose join is a token", path,
-                       lineno);
+            gpt2_seterr(err, errlen, "%s:%d: not a merge of two tokens whose join is a token", path,
+                        lineno);
             rc = -EINVAL;
             goto out;
         }
         if ((alen > 1 && (made_by[ids[0]] < 0 || made_by[ids[0]] >= rank)) ||
             (blen > 1 && (made_by[ids[1]] < 0 || made_by[ids[1]] >= rank))) {
-            bpe_seterr(err, errlen, "%s:%d: merge uses a token that no earlier merge makes", path,
-                       lineno);
+            gpt2_seterr(err, errlen, "%s:%d: merge uses a token that no earlier merge makes", path,
+                        lineno);
             rc = -EINVAL;
             goto out;
         }
@@ -464,7 +452,7 @@ static void bpe_init_regex(gpt2_bpe_t *bpe, char *err, size_t errlen, int *rc)
     if (!bpe->re) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(code, msg, sizeof(msg));
-        bpe_seterr(err, errlen, "pre-tokenization regex: %s", (const char *)msg);
+        gpt2_seterr(err, errlen, "pre-tokenization regex: %s", (const char *)msg);
         *rc = -EINVAL;
         return;
     }
@@ -489,7 +477,7 @@ int gpt2_bpe_load(gpt2_bpe_t **out, const char *encoder_json, const char *vocab_
             unsigned char c = (unsigned char)b;
             bpe_slot_t *s = strmap_slot(&vocab, &c, 1, bpe_hash(&c, 1));
             if (s->hash == 0) {
-                bpe_seterr(err, errlen, "%s: no token for byte 0x%02x", encoder_json, b);
+                gpt2_seterr(err, errlen, "%s: no token for byte 0x%02x", encoder_json, b);
                 rc = -EINVAL;
                 break;
             }
@@ -504,7 +492,7 @@ int gpt2_bpe_load(gpt2_bpe_t **out, const char *encoder_json, const char *vocab_
     if (rc == 0) bpe_init_regex(bpe, err, errlen, &rc);
     if (rc == 0 && strmap_init(&bpe->cache, 1u << 12) != 0) rc = -ENOMEM;
     if (rc != 0) {
-        if (rc == -ENOMEM) bpe_seterr(err, errlen, "out of memory");
+        if (rc == -ENOMEM) gpt2_seterr(err, errlen, "out of memory");
         gpt2_bpe_free(bpe);
         return rc;
     }

@@ -7,10 +7,10 @@
  * memory beyond the page cache, and a shuffled epoch costs one permutation of sequence indices.
  */
 #include "gpt2_data.h"
+#include "gpt2_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,44 +41,32 @@ struct gpt2_loader {
     int max_token;
 };
 
-static void data_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void data_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Checks a header against the file size; on success *n is the token count. */
 static int data_check_header(const char *path, const int32_t *header, uint64_t file_size, size_t *n,
                              char *err, size_t errlen)
 {
     if (header[0] != GPT2_DATA_MAGIC) {
-        data_seterr(err, errlen, "%s: bad magic %d (an llm.c token file has %d)", path, header[0],
+        gpt2_seterr(err, errlen, "%s: bad magic %d (an llm.c token file has %d)", path, header[0],
                     GPT2_DATA_MAGIC);
         return -EINVAL;
     }
     if (header[1] != GPT2_DATA_VERSION) {
-        data_seterr(err, errlen, "%s: version %d is not supported (only %d, uint16 tokens)", path,
+        gpt2_seterr(err, errlen, "%s: version %d is not supported (only %d, uint16 tokens)", path,
                     header[1], GPT2_DATA_VERSION);
         return -EINVAL;
     }
     if (header[2] < 0) {
-        data_seterr(err, errlen, "%s: negative token count %d", path, header[2]);
+        gpt2_seterr(err, errlen, "%s: negative token count %d", path, header[2]);
         return -EINVAL;
     }
     uint64_t want = DATA_HEADER_BYTES + (uint64_t)header[2] * sizeof(uint16_t);
     if (file_size < want) {
-        data_seterr(err, errlen, "%s: truncated: %llu bytes, %d tokens need %llu", path,
+        gpt2_seterr(err, errlen, "%s: truncated: %llu bytes, %d tokens need %llu", path,
                     (unsigned long long)file_size, header[2], (unsigned long long)want);
         return -EIO;
     }
     if (file_size > want) {
-        data_seterr(err, errlen, "%s: %llu bytes, more than %d tokens (%llu)", path,
+        gpt2_seterr(err, errlen, "%s: %llu bytes, more than %d tokens (%llu)", path,
                     (unsigned long long)file_size, header[2], (unsigned long long)want);
         return -EINVAL;
     }
@@ -97,33 +85,20 @@ int gpt2_data_write(const char *path, const int32_t *tokens, size_t n)
     header[0] = GPT2_DATA_MAGIC;
     header[1] = GPT2_DATA_VERSION;
     header[2] = (int32_t)n;
-    size_t tmplen = strlen(path) + 32;
-    char *tmp = malloc(tmplen);
-    if (!tmp) return -ENOMEM;
-    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return -e;
-    }
-    int rc = 0;
-    errno = 0;
-    if (fwrite(header, sizeof(int32_t), DATA_HEADER_INTS, f) != DATA_HEADER_INTS)
-        rc = errno ? -errno : -EIO;
+    gpt2_replace_t out;
+    int rc = gpt2_replace_open(&out, path);
+    if (rc != 0) return rc;
+    if (fwrite(header, sizeof(int32_t), DATA_HEADER_INTS, out.f) != DATA_HEADER_INTS)
+        rc = gpt2_write_error();
     uint16_t chunk[4096];
     for (size_t i = 0; rc == 0 && i < n;) {
         size_t m = n - i < 4096 ? n - i : 4096;
         for (size_t j = 0; j < m; j++)
             chunk[j] = (uint16_t)tokens[i + j];
-        if (fwrite(chunk, sizeof(uint16_t), m, f) != m) rc = errno ? -errno : -EIO;
+        if (fwrite(chunk, sizeof(uint16_t), m, out.f) != m) rc = gpt2_write_error();
         i += m;
     }
-    if (fclose(f) != 0 && rc == 0) rc = errno ? -errno : -EIO;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
-    if (rc != 0) unlink(tmp);
-    free(tmp);
-    return rc;
+    return gpt2_replace_commit(&out, rc);
 }
 
 int gpt2_data_read(const char *path, uint16_t **tokens, size_t *n, char *err, size_t errlen)
@@ -133,7 +108,7 @@ int gpt2_data_read(const char *path, uint16_t **tokens, size_t *n, char *err, si
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        data_seterr(err, errlen, "%s: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
     int rc;
@@ -142,13 +117,13 @@ int gpt2_data_read(const char *path, uint16_t **tokens, size_t *n, char *err, si
     size_t count = 0;
     uint16_t *data = NULL;
     if (fread(header, sizeof(int32_t), DATA_HEADER_INTS, f) != DATA_HEADER_INTS) {
-        data_seterr(err, errlen, "%s: shorter than the 1024-byte header", path);
+        gpt2_seterr(err, errlen, "%s: shorter than the 1024-byte header", path);
         rc = -EIO;
         goto out;
     }
     if (fstat(fileno(f), &st) != 0) {
         rc = -errno;
-        data_seterr(err, errlen, "%s: %s", path, strerror(-rc));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(-rc));
         goto out;
     }
     rc = data_check_header(path, header, (uint64_t)st.st_size, &count, err, errlen);
@@ -156,12 +131,12 @@ int gpt2_data_read(const char *path, uint16_t **tokens, size_t *n, char *err, si
     data = malloc(count ? count * sizeof(uint16_t) : 1);
     if (!data) {
         rc = -ENOMEM;
-        data_seterr(err, errlen, "%s: cannot allocate %zu tokens", path, count);
+        gpt2_seterr(err, errlen, "%s: cannot allocate %zu tokens", path, count);
         goto out;
     }
     if (fread(data, sizeof(uint16_t), count, f) != count) {
         rc = -EIO;
-        data_seterr(err, errlen, "%s: short read", path);
+        gpt2_seterr(err, errlen, "%s: short read", path);
         goto out;
     }
     *tokens = data;
@@ -173,15 +148,6 @@ out:
     return rc;
 }
 
-/* splitmix64, as in gpt2_model.c: the shuffle is deterministic for (seed, epoch). */
-static uint64_t data_rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Draws the epoch's permutation of all sequences (Fisher-Yates). */
 static void data_shuffle(gpt2_loader_t *ld)
 {
@@ -189,7 +155,7 @@ static void data_shuffle(gpt2_loader_t *ld)
     for (size_t i = 0; i < ld->num_sequences; i++)
         ld->order[i] = i;
     for (size_t i = ld->num_sequences - 1; i > 0; i--) {
-        size_t j = (size_t)(data_rng_next(&state) % (uint64_t)(i + 1));
+        size_t j = (size_t)(gpt2_splitmix64(&state) % (uint64_t)(i + 1));
         size_t t = ld->order[i];
         ld->order[i] = ld->order[j];
         ld->order[j] = t;
@@ -201,38 +167,38 @@ int gpt2_loader_open(gpt2_loader_t **out, const char *path, int B, int T, bool s
 {
     *out = NULL;
     if (B <= 0 || T <= 0) {
-        data_seterr(err, errlen, "batch shape %d x %d must be positive", B, T);
+        gpt2_seterr(err, errlen, "batch shape %d x %d must be positive", B, T);
         return -EINVAL;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        data_seterr(err, errlen, "%s: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        data_seterr(err, errlen, "%s: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
     if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < DATA_HEADER_BYTES) {
         close(fd);
-        data_seterr(err, errlen, "%s: not a token file (shorter than the header)", path);
+        gpt2_seterr(err, errlen, "%s: not a token file (shorter than the header)", path);
         return -EIO;
     }
     void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
     if (map == MAP_FAILED) {
-        data_seterr(err, errlen, "%s: mmap: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: mmap: %s", path, strerror(e));
         return -e;
     }
     size_t n = 0;
     int rc = data_check_header(path, map, (uint64_t)st.st_size, &n, err, errlen);
     if (rc == 0 && (n < 1 || (n - 1) / (size_t)T / (size_t)B == 0)) {
-        data_seterr(err, errlen, "%s: %zu tokens, fewer than one %d x %d batch needs (%zu)", path,
+        gpt2_seterr(err, errlen, "%s: %zu tokens, fewer than one %d x %d batch needs (%zu)", path,
                     n, B, T, (size_t)B * (size_t)T + 1);
         rc = -EINVAL;
     }
@@ -258,7 +224,7 @@ int gpt2_loader_open(gpt2_loader_t **out, const char *path, int B, int T, bool s
         ld->order = malloc(ld->num_sequences * sizeof(size_t));
         if (!ld->order) {
             gpt2_loader_close(ld);
-            data_seterr(err, errlen, "%s: cannot allocate the shuffle order", path);
+            gpt2_seterr(err, errlen, "%s: cannot allocate the shuffle order", path);
             return -ENOMEM;
         }
         data_shuffle(ld);

@@ -8,10 +8,10 @@
  * file that is renamed over the target, so a crash never leaves a torn checkpoint.
  */
 #include "gpt2_model.h"
+#include "gpt2_file.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +28,6 @@
 #define GPT2_MAX_DIM    (1 << 24)
 #define GPT2_MAX_LAYERS 1024
 #define GPT2_MAX_PARAMS ((size_t)1 << 40)
-
-static void model_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void model_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void gpt2_param_sizes(const gpt2_config_t *cfg, size_t sizes[GPT2_NUM_PARAM_TENSORS])
 {
@@ -78,27 +66,27 @@ static int model_config_check(const gpt2_config_t *cfg, char *err, size_t errlen
 {
     if (cfg->max_seq_len <= 0 || cfg->vocab_size <= 0 || cfg->padded_vocab_size <= 0 ||
         cfg->num_layers <= 0 || cfg->num_heads <= 0 || cfg->channels <= 0) {
-        model_seterr(err, errlen, "every dimension must be positive");
+        gpt2_seterr(err, errlen, "every dimension must be positive");
         return -EINVAL;
     }
     if (cfg->max_seq_len > GPT2_MAX_DIM || cfg->padded_vocab_size > GPT2_MAX_DIM ||
         cfg->channels > GPT2_MAX_DIM / 4 || cfg->num_layers > GPT2_MAX_LAYERS) {
-        model_seterr(err, errlen, "a dimension is implausibly large");
+        gpt2_seterr(err, errlen, "a dimension is implausibly large");
         return -EINVAL;
     }
     if (cfg->vocab_size > cfg->padded_vocab_size) {
-        model_seterr(err, errlen, "vocab_size %d exceeds padded_vocab_size %d", cfg->vocab_size,
-                     cfg->padded_vocab_size);
+        gpt2_seterr(err, errlen, "vocab_size %d exceeds padded_vocab_size %d", cfg->vocab_size,
+                    cfg->padded_vocab_size);
         return -EINVAL;
     }
     if (cfg->channels % cfg->num_heads != 0) {
-        model_seterr(err, errlen, "channels %d is not a multiple of num_heads %d", cfg->channels,
-                     cfg->num_heads);
+        gpt2_seterr(err, errlen, "channels %d is not a multiple of num_heads %d", cfg->channels,
+                    cfg->num_heads);
         return -EINVAL;
     }
     /* every factor is < 2^24 and L < 2^10, so no single tensor size overflows 64 bits */
     if (gpt2_num_params(cfg) > GPT2_MAX_PARAMS) {
-        model_seterr(err, errlen, "the model has more than 2^40 parameters");
+        gpt2_seterr(err, errlen, "the model has more than 2^40 parameters");
         return -EINVAL;
     }
     return 0;
@@ -115,27 +103,27 @@ int gpt2_model_read(const char *path, gpt2_config_t *cfg, float **params, char *
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        model_seterr(err, errlen, "%s: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
     int rc = 0;
     int32_t header[GPT2_HEADER_INTS];
     float *data = NULL;
     if (fread(header, sizeof(int32_t), GPT2_HEADER_INTS, f) != GPT2_HEADER_INTS) {
-        model_seterr(err, errlen, "%s: shorter than the 1024-byte header", path);
+        gpt2_seterr(err, errlen, "%s: shorter than the 1024-byte header", path);
         rc = -EIO;
         goto out;
     }
     if (header[0] != GPT2_MODEL_MAGIC) {
-        model_seterr(err, errlen, "%s: bad magic %d (an llm.c model file has %d)", path, header[0],
-                     GPT2_MODEL_MAGIC);
+        gpt2_seterr(err, errlen, "%s: bad magic %d (an llm.c model file has %d)", path, header[0],
+                    GPT2_MODEL_MAGIC);
         rc = -EINVAL;
         goto out;
     }
     if (header[1] != GPT2_MODEL_VERSION_FP32) {
-        model_seterr(err, errlen, "%s: version %d is not supported (only %d, fp32%s)", path,
-                     header[1], GPT2_MODEL_VERSION_FP32,
-                     header[1] == 5 ? "; version 5 is llm.c's bf16" : "");
+        gpt2_seterr(err, errlen, "%s: version %d is not supported (only %d, fp32%s)", path,
+                    header[1], GPT2_MODEL_VERSION_FP32,
+                    header[1] == 5 ? "; version 5 is llm.c's bf16" : "");
         rc = -EINVAL;
         goto out;
     }
@@ -149,7 +137,7 @@ int gpt2_model_read(const char *path, gpt2_config_t *cfg, float **params, char *
     };
     char why[160];
     if (model_config_check(&c, why, sizeof(why)) != 0) {
-        model_seterr(err, errlen, "%s: bad shape in header: %s", path, why);
+        gpt2_seterr(err, errlen, "%s: bad shape in header: %s", path, why);
         rc = -EINVAL;
         goto out;
     }
@@ -158,14 +146,14 @@ int gpt2_model_read(const char *path, gpt2_config_t *cfg, float **params, char *
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
         uint64_t want = (uint64_t)GPT2_HEADER_INTS * sizeof(int32_t) + (uint64_t)n * sizeof(float);
         if ((uint64_t)st.st_size < want) {
-            model_seterr(err, errlen, "%s: truncated: %lld bytes, the header's shape needs %llu",
-                         path, (long long)st.st_size, (unsigned long long)want);
+            gpt2_seterr(err, errlen, "%s: truncated: %lld bytes, the header's shape needs %llu",
+                        path, (long long)st.st_size, (unsigned long long)want);
             rc = -EIO;
             goto out;
         }
         if ((uint64_t)st.st_size > want) {
-            model_seterr(err, errlen, "%s: %lld bytes, more than the header's shape (%llu)", path,
-                         (long long)st.st_size, (unsigned long long)want);
+            gpt2_seterr(err, errlen, "%s: %lld bytes, more than the header's shape (%llu)", path,
+                        (long long)st.st_size, (unsigned long long)want);
             rc = -EINVAL;
             goto out;
         }
@@ -173,12 +161,12 @@ int gpt2_model_read(const char *path, gpt2_config_t *cfg, float **params, char *
     if (params) {
         data = malloc(n * sizeof(float));
         if (!data) {
-            model_seterr(err, errlen, "%s: cannot allocate %zu parameters", path, n);
+            gpt2_seterr(err, errlen, "%s: cannot allocate %zu parameters", path, n);
             rc = -ENOMEM;
             goto out;
         }
         if (fread(data, sizeof(float), n, f) != n) {
-            model_seterr(err, errlen, "%s: truncated parameter data", path);
+            gpt2_seterr(err, errlen, "%s: truncated parameter data", path);
             rc = -EIO;
             goto out;
         }
@@ -205,36 +193,14 @@ int gpt2_model_write(const char *path, const gpt2_config_t *cfg, const float *pa
     header[6] = cfg->channels;
     header[7] = cfg->padded_vocab_size;
 
-    size_t tmplen = strlen(path) + 32;
-    char *tmp = malloc(tmplen);
-    if (!tmp) return -ENOMEM;
-    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return -e;
-    }
+    gpt2_replace_t out;
+    int rc = gpt2_replace_open(&out, path);
+    if (rc != 0) return rc;
     size_t n = gpt2_num_params(cfg);
-    int rc = 0;
-    errno = 0;
-    if (fwrite(header, sizeof(int32_t), GPT2_HEADER_INTS, f) != GPT2_HEADER_INTS ||
-        fwrite(params, sizeof(float), n, f) != n)
-        rc = errno ? -errno : -EIO;
-    if (fclose(f) != 0 && rc == 0) rc = errno ? -errno : -EIO;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
-    if (rc != 0) unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
-/* splitmix64: a small, well-mixed generator; deterministic across platforms for one seed. */
-static uint64_t model_rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    if (fwrite(header, sizeof(int32_t), GPT2_HEADER_INTS, out.f) != GPT2_HEADER_INTS ||
+        fwrite(params, sizeof(float), n, out.f) != n)
+        rc = gpt2_write_error();
+    return gpt2_replace_commit(&out, rc);
 }
 
 /* Fills x[n] with N(0, std) by Box-Muller, two normals per pair of uniforms. */
@@ -243,8 +209,8 @@ static void model_fill_normal(float *x, size_t n, float std, uint64_t *state)
     const double two_pi = 6.283185307179586;
     for (size_t i = 0; i < n; i += 2) {
         /* u1 in (0, 1], u2 in [0, 1): 53-bit uniforms */
-        double u1 = ((model_rng_next(state) >> 11) + 1) * 0x1.0p-53;
-        double u2 = (model_rng_next(state) >> 11) * 0x1.0p-53;
+        double u1 = ((gpt2_splitmix64(state) >> 11) + 1) * 0x1.0p-53;
+        double u2 = (gpt2_splitmix64(state) >> 11) * 0x1.0p-53;
         double r = sqrt(-2.0 * log(u1));
         x[i] = (float)(std * r * cos(two_pi * u2));
         if (i + 1 < n) x[i + 1] = (float)(std * r * sin(two_pi * u2));

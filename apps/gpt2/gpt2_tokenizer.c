@@ -6,9 +6,9 @@
  * offset table, so decoding is two array reads.
  */
 #include "gpt2_tokenizer.h"
+#include "gpt2_file.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,25 +28,13 @@ struct gpt2_tokenizer {
     uint32_t *off;        /* [vocab_size + 1] */
 };
 
-static void tok_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void tok_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int gpt2_tokenizer_read(gpt2_tokenizer_t **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        tok_seterr(err, errlen, "%s: %s", path, strerror(e));
+        gpt2_seterr(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
     int rc = 0;
@@ -57,13 +45,13 @@ int gpt2_tokenizer_read(gpt2_tokenizer_t **out, const char *path, char *err, siz
         goto out;
     }
     if (fread(header, sizeof(int32_t), TOK_HEADER_INTS, f) != TOK_HEADER_INTS) {
-        tok_seterr(err, errlen, "%s: shorter than the 1024-byte header", path);
+        gpt2_seterr(err, errlen, "%s: shorter than the 1024-byte header", path);
         rc = -EIO;
         goto out;
     }
     if (header[0] != GPT2_TOKENIZER_MAGIC) {
-        tok_seterr(err, errlen, "%s: bad magic %d (an llm.c tokenizer file has %d)", path,
-                   header[0], GPT2_TOKENIZER_MAGIC);
+        gpt2_seterr(err, errlen, "%s: bad magic %d (an llm.c tokenizer file has %d)", path,
+                    header[0], GPT2_TOKENIZER_MAGIC);
         rc = -EINVAL;
         goto out;
     }
@@ -71,22 +59,22 @@ int gpt2_tokenizer_read(gpt2_tokenizer_t **out, const char *path, char *err, siz
     if (header[1] == 1) {
         tok->eot = GPT2_BPE_EOT; /* version 1 is GPT-2's vocabulary only */
         if (tok->vocab_size != 50257) {
-            tok_seterr(err, errlen, "%s: version 1 with vocab_size %d (not GPT-2's 50257)", path,
-                       tok->vocab_size);
+            gpt2_seterr(err, errlen, "%s: version 1 with vocab_size %d (not GPT-2's 50257)", path,
+                        tok->vocab_size);
             rc = -EINVAL;
             goto out;
         }
     } else if (header[1] == GPT2_TOKENIZER_VERSION) {
         tok->eot = header[3];
     } else {
-        tok_seterr(err, errlen, "%s: version %d is not supported (1 or 2)", path, header[1]);
+        gpt2_seterr(err, errlen, "%s: version %d is not supported (1 or 2)", path, header[1]);
         rc = -EINVAL;
         goto out;
     }
     if (tok->vocab_size <= 0 || tok->vocab_size > TOK_MAX_VOCAB || tok->eot < 0 ||
         tok->eot >= tok->vocab_size) {
-        tok_seterr(err, errlen, "%s: bad vocab_size %d or eot_token %d", path, tok->vocab_size,
-                   tok->eot);
+        gpt2_seterr(err, errlen, "%s: bad vocab_size %d or eot_token %d", path, tok->vocab_size,
+                    tok->eot);
         rc = -EINVAL;
         goto out;
     }
@@ -107,12 +95,12 @@ int gpt2_tokenizer_read(gpt2_tokenizer_t **out, const char *path, char *err, siz
         int len = fgetc(f);
         if (len == EOF || used + (size_t)len > room ||
             fread(tok->bytes + used, 1, (size_t)len, f) != (size_t)len) {
-            tok_seterr(err, errlen, "%s: truncated at token %zu of %zu", path, i, n);
+            gpt2_seterr(err, errlen, "%s: truncated at token %zu of %zu", path, i, n);
             rc = -EIO;
             goto out;
         }
         if (len == 0) {
-            tok_seterr(err, errlen, "%s: token %zu is empty", path, i);
+            gpt2_seterr(err, errlen, "%s: token %zu is empty", path, i);
             rc = -EINVAL;
             goto out;
         }
@@ -123,7 +111,7 @@ int gpt2_tokenizer_read(gpt2_tokenizer_t **out, const char *path, char *err, siz
     unsigned char *shrunk = realloc(tok->bytes, used);
     if (shrunk) tok->bytes = shrunk;
 out:
-    if (rc == -ENOMEM) tok_seterr(err, errlen, "%s: out of memory", path);
+    if (rc == -ENOMEM) gpt2_seterr(err, errlen, "%s: out of memory", path);
     fclose(f);
     if (rc != 0) {
         gpt2_tokenizer_free(tok);
@@ -195,28 +183,16 @@ int gpt2_tokenizer_write(const char *path, const gpt2_bpe_t *bpe)
     header[1] = GPT2_TOKENIZER_VERSION;
     header[2] = n;
     header[3] = eot;
-    size_t tmplen = strlen(path) + 32;
-    char *tmp = malloc(tmplen);
-    if (!tmp) return -ENOMEM;
-    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return -e;
-    }
-    int rc = 0;
-    errno = 0;
-    if (fwrite(header, sizeof(int32_t), TOK_HEADER_INTS, f) != TOK_HEADER_INTS) rc = -EIO;
+    gpt2_replace_t out;
+    int rc = gpt2_replace_open(&out, path);
+    if (rc != 0) return rc;
+    if (fwrite(header, sizeof(int32_t), TOK_HEADER_INTS, out.f) != TOK_HEADER_INTS)
+        rc = gpt2_write_error();
     for (int i = 0; rc == 0 && i < n; i++) {
         size_t len;
         const unsigned char *b = gpt2_bpe_token_bytes(bpe, i, &len);
-        if (fputc((int)len, f) == EOF || fwrite(b, 1, len, f) != len) rc = -EIO;
+        if (fputc((int)len, out.f) == EOF || fwrite(b, 1, len, out.f) != len)
+            rc = gpt2_write_error();
     }
-    if (rc != 0 && errno) rc = -errno;
-    if (fclose(f) != 0 && rc == 0) rc = errno ? -errno : -EIO;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
-    if (rc != 0) unlink(tmp);
-    free(tmp);
-    return rc;
+    return gpt2_replace_commit(&out, rc);
 }

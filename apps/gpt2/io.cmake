@@ -10,7 +10,8 @@ find_package(ZLIB GLOBAL)
 # encoder.json and vocab.bpe: scripts/fetch-gpt2-tokenizer.sh puts them here (ignored by git)
 set(GPT2_BPE_DIR ${PROJECT_SOURCE_DIR}/data/gpt2)
 
-add_library(gpt2_io STATIC gpt2_model.c gpt2_data.c gpt2_bpe.c gpt2_tokenizer.c gpt2_prepare.c)
+add_library(gpt2_io STATIC gpt2_file.c gpt2_model.c gpt2_data.c gpt2_bpe.c gpt2_tokenizer.c
+  gpt2_prepare.c)
 target_include_directories(gpt2_io PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(gpt2_io PUBLIC PkgConfig::GPT2_PCRE2 PkgConfig::GPT2_JSONC m)
 target_compile_definitions(gpt2_io PRIVATE GPT2_DEFAULT_BPE_DIR="${GPT2_BPE_DIR}")
