@@ -43,7 +43,8 @@
  * OpenMP runtime the process has loaded at its first nodus_open() (GNU libgomp; with LLVM's
  * libomp only the team size is set), and not with OMP_PROC_BIND or OMP_PLACES set (libgomp
  * then pins team threads to its own places). A body's own num_threads clause or
- * omp_set_num_threads() call wins, still inside the granted cores. OpenBLAS is set to one
+ * omp_set_num_threads() call wins, still inside the granted cores; a smaller OMP_NUM_THREADS
+ * caps the team. OpenBLAS is set to one
  * thread per call, process-wide. Regions started outside bodies keep OpenMP's defaults.
  *
  * Environment:

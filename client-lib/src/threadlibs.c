@@ -49,6 +49,9 @@
  * OMP_PROC_BIND or OMP_PLACES set, libgomp pins team threads to its node-wide places and the
  * grant is not respected: leave them unset in nodus programs. Regions that a body starts from
  * threads of its own (not the worker) get that thread's ICVs, which the body controls.
+ * A user's OMP_NUM_THREADS (its first level) that is smaller than a grant caps the team: the
+ * hold only keeps teams inside the grant, it never widens one the user made narrower (the
+ * sanitizer runs set OMP_NUM_THREADS=1, as libgomp is not instrumented for TSan).
  * $NODUS_HOLD_OMP=0 leaves OpenMP alone (default team size: every CPU of the process).
  *
  * PoCL's CPU device is held by ocl.c (POCL_MAX_PTHREAD_COUNT).
@@ -70,6 +73,7 @@ static pthread_once_t threadlibs_omp_once = PTHREAD_ONCE_INIT;
 /* written once under threadlibs_omp_once, before any worker thread exists; read-only after */
 static threadlibs_set_fn threadlibs_omp_set_num_threads;
 static threadlibs_pause_fn threadlibs_omp_pause;
+static unsigned threadlibs_omp_cap; /* OMP_NUM_THREADS's first level; 0: unset or unusable */
 
 static bool threadlibs_opted_out(const char *var)
 {
@@ -88,6 +92,13 @@ static void threadlibs_omp_resolve(void)
     /* POSIX's way to turn dlsym's object pointer into a function pointer */
     *(void **)&threadlibs_omp_set_num_threads = threadlibs_find("omp_set_num_threads");
     if (!threadlibs_omp_set_num_threads) return;
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env) {
+        char *end;
+        unsigned long v = strtoul(env, &end, 10);
+        if (end != env && (*end == '\0' || *end == ',') && v > 0 && v <= 65536)
+            threadlibs_omp_cap = (unsigned)v;
+    }
     /* the per-thread pause is libgomp's; LLVM's libomp has one process-wide pool */
     if (!threadlibs_find("__kmpc_fork_call"))
         *(void **)&threadlibs_omp_pause = threadlibs_find("omp_pause_resource_all");
@@ -118,7 +129,9 @@ void threadlibs_omp_pool_free(threadlibs_omp_pool_t *pool)
 void threadlibs_omp_enter(threadlibs_omp_pool_t *pool, const cpu_set_t *granted, unsigned ncores)
 {
     if (!threadlibs_omp_set_num_threads) return;
-    threadlibs_omp_set_num_threads(ncores > 0 ? (int)ncores : 1);
+    unsigned team = ncores > 0 ? ncores : 1;
+    if (threadlibs_omp_cap && threadlibs_omp_cap < team) team = threadlibs_omp_cap;
+    threadlibs_omp_set_num_threads((int)team);
     if (!granted || !pool->made_under || !threadlibs_omp_pause) return;
     if (pool->known && CPU_EQUAL_S(pool->size, pool->made_under, granted)) return;
     /* before the worker's first body its thread has started no region: no pool to free */

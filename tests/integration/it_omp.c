@@ -74,7 +74,10 @@ static void it_omp_body(void *arg)
 #pragma omp barrier
         if (me < IT_OMP_MAX_TEAM) cpu[me][1] = sched_getcpu();
     }
-    int expect = kind == IT_OMP_FORCED_TWO ? 2 : held ? ncores : default_team;
+    /* held: the granted cores, or fewer when OMP_NUM_THREADS (default_team then) says so */
+    int expect = kind == IT_OMP_FORCED_TWO ? 2
+                 : held                    ? (ncores < default_team ? ncores : default_team)
+                                           : default_team;
     if (team != expect)
         FAIL("%d-core %s body: team of %d, expected %d", ncores,
              kind == IT_OMP_FORCED_TWO ? "num_threads(2)" : "plain", team, expect);
