@@ -15,29 +15,10 @@
 
 #include <cmocka.h>
 
+#include "gpt2_test_tmp.h"
+
 #include "gpt2_model.h"
 #include "gpt2_prepare.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_gpt2_model.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in_tmp(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
-}
 
 static gpt2_config_t small_config(void)
 {

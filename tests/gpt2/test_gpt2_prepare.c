@@ -16,27 +16,14 @@
 
 #include <cmocka.h>
 
+#include "gpt2_test_tmp.h"
+
 #include "gpt2_bpe.h"
 #include "gpt2_data.h"
 #include "gpt2_prepare.h"
 #include "gpt2_tokenizer.h"
 
-static char tmpdir[256];
 static char bpe_arg[] = "--bpe-dir=" GPT2_BPE_DIR;
-
-static int setup_dir(void **state)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_gpt2_prepare.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static char *tmp_path(const char *name)
 {

@@ -15,24 +15,10 @@
 
 #include <cmocka.h>
 
+#include "gpt2_test_tmp.h"
+
 #include "gpt2_bpe.h"
 #include "gpt2_tokenizer.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_gpt2_tokenizer.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 /* Writes an llm.c tokenizer file by hand: header, then length-prefixed tokens; `cut` bytes are
  * left off the end. */
