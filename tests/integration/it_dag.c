@@ -20,6 +20,8 @@
 
 #include <nodus.h>
 
+#include "it_hash_kernel.h"
+
 #define MAX_ACC 4
 
 typedef struct task_rec {
@@ -225,21 +227,7 @@ static int cholesky(nodus_t *n, int nt, int bs)
 
 static void k_random(task_rec_t *t)
 {
-    uint32_t h = 2166136261u;
-    /* reads first (IN and INOUT), then writes (OUT and INOUT): same order as the reference */
-    for (int a = 0; a < t->nacc; a++) {
-        if (t->acc[a].mode == NODUS_OUT) continue;
-        const uint32_t *p = t->acc[a].addr;
-        for (size_t e = 0; e < t->acc[a].len / 4; e++)
-            h = (h ^ p[e]) * 16777619u;
-    }
-    t->read_hash = h;
-    for (int a = 0; a < t->nacc; a++) {
-        if (t->acc[a].mode == NODUS_IN) continue;
-        uint32_t *p = (uint32_t *)t->acc[a].addr;
-        for (size_t e = 0; e < t->acc[a].len / 4; e++)
-            p[e] = p[e] * 31u + t->idx + 1 + h;
-    }
+    t->read_hash = it_hash_kernel(t->acc, t->nacc, t->idx);
 }
 
 static uint64_t rng_state;

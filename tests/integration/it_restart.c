@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include <nodus.h>
+
+#include "it_hash_kernel.h"
 #if IT_RESTART_OPENCL
 #include <nodus/opencl.h>
 #endif
@@ -53,20 +55,7 @@ static uint64_t now_ns(void)
 /* Reads (IN, INOUT) into a hash, then writes (OUT, INOUT) values derived from it. */
 static void kernel(task_rec_t *t)
 {
-    uint32_t h = 2166136261u;
-    for (int a = 0; a < t->nacc; a++) {
-        if (t->acc[a].mode == NODUS_OUT) continue;
-        const uint32_t *p = t->acc[a].addr;
-        for (size_t e = 0; e < t->acc[a].len / 4; e++)
-            h = (h ^ p[e]) * 16777619u;
-    }
-    t->read_hash = h;
-    for (int a = 0; a < t->nacc; a++) {
-        if (t->acc[a].mode == NODUS_IN) continue;
-        uint32_t *p = (uint32_t *)t->acc[a].addr;
-        for (size_t e = 0; e < t->acc[a].len / 4; e++)
-            p[e] = p[e] * 31u + t->idx + 1 + h;
-    }
+    t->read_hash = it_hash_kernel(t->acc, t->nacc, t->idx);
 }
 
 static void body(void *p)
